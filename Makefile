@@ -1,0 +1,33 @@
+# `make demo` and `make test` do their own set-up on a fresh machine (Python 3.11 + make).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup graphviz lint bench clean
+
+demo: setup graphviz
+	$(VENV)/bin/minigrad demo $(ARGS)
+
+test: setup graphviz
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[viz,plot,dev]'
+	@touch $(STAMP)
+
+# The `dot` binary renders graphs; minigrad still writes DOT source without it.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || bash scripts/install_graphviz.sh
+
+lint: setup
+	$(VENV)/bin/ruff check minigrad tests examples benchmarks
+
+bench: setup
+	$(PY) benchmarks/bench_rnn.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

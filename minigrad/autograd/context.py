@@ -1,0 +1,77 @@
+"""Thread-local recording state: grad mode, name scopes, anomaly detection."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope = ""  # the joined scope path, "" at top level
+        self.anomaly = False
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when new ops are recorded for backward."""
+    return state.grad_enabled
+
+
+@contextmanager
+def set_grad_enabled(mode: bool) -> Iterator[None]:
+    """Turn recording on or off inside the block."""
+    previous = state.grad_enabled
+    state.grad_enabled = bool(mode)
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+def no_grad():  # noqa: ANN201 - returns a context manager
+    """``with mg.no_grad():`` records nothing (inference, optimizer updates)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():  # noqa: ANN201
+    """``with mg.enable_grad():`` records even inside ``no_grad``."""
+    return set_grad_enabled(True)
+
+
+@contextmanager
+def name_scope(name: str) -> Iterator[str]:
+    """Tag every op recorded inside with ``name``; scopes nest as ``outer/inner``.
+
+    ``t.grad_fn.scope`` is the joined path, e.g. ``"lstm/l0/fwd/t3"``.
+    """
+    name = str(name)
+    if not name or "/" in name:
+        raise ValueError(f"name_scope: a scope name must be non-empty and have no '/', got {name!r}")
+    previous = state.scope
+    state.scope = f"{previous}/{name}" if previous else name
+    try:
+        yield state.scope
+    finally:
+        state.scope = previous
+
+
+def current_scope() -> str:
+    """The scope path new ops are tagged with."""
+    return state.scope
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise at the first op whose forward or backward produces NaN or Inf,
+    naming the op and its scope."""
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous

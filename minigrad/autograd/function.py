@@ -1,0 +1,180 @@
+"""Function: one recorded op. ``forward`` works on raw arrays, ``backward`` on Tensors.
+
+Because every ``backward`` is written with Tensor ops, running it with recording on
+(``create_graph=True``) builds the graph of the gradient itself, which is how
+higher-order derivatives come for free.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..backend import device_of
+from .context import state
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+
+class Function:
+    """Base class of every primitive op.
+
+    Subclasses implement ``forward(self, *arrays) -> array | tuple[array, ...]`` and
+    ``backward(self, *grads: Tensor) -> Tensor | None | tuple[Tensor | None, ...]``
+    (one gradient per input, ``None`` where an input needs none). Keyword arguments of
+    ``apply`` become attributes of the instance (``axis``, ``shape`` ...).
+
+    Class flags say what backward needs, so nothing else is kept alive:
+    ``save_inputs`` keeps the input Tensors (``self.inputs``), ``save_output`` keeps the
+    output array, read back as a Tensor with ``self.output()``.
+    """
+
+    save_inputs = False
+    save_output = False
+    n_out = 1
+
+    # Set by apply when the op is recorded:
+    #   next              one edge per input: (Function, output index), (leaf Tensor, 0) or None
+    #   needs_input_grad  one bool per input
+    #   scope             the name_scope path active at creation
+    #   out_shape         shape of the output (a tuple of shapes for multi-output ops)
+    #   retained          {output index: weakref to a Tensor that called retain_grad()}
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **attrs: Any) -> Any:
+        """Run ``forward`` on the inputs' arrays and record the op when needed."""
+        fn = cls.__new__(cls)
+        if attrs:
+            fn.__dict__.update(attrs)
+        arrays = [t.data for t in inputs]
+        if len(arrays) > 1:
+            first = type(arrays[0])
+            for a in arrays[1:]:
+                if type(a) is not first or (first is not np.ndarray and a.device != arrays[0].device):
+                    _raise_device_mix(cls, inputs)
+        try:
+            out = fn.forward(*arrays)
+        except (ValueError, IndexError, TypeError) as exc:
+            if isinstance(exc, OpError):
+                raise
+            raise _input_error(cls, inputs, exc) from exc
+        if state.anomaly:
+            _check_finite(fn, out, "forward")
+        record = False
+        if state.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
+        if type(out) is tuple:
+            if not record:
+                return tuple(_wrap(o, None, 0) for o in out)
+            fn._record(inputs)
+            fn.n_out = len(out)
+            fn.out_shape = tuple(o.shape for o in out)
+            if cls.save_output:
+                fn.out = out
+            return tuple(_wrap(o, fn, i) for i, o in enumerate(out))
+        if not record:
+            return _wrap(out, None, 0)
+        fn._record(inputs)
+        fn.out_shape = out.shape
+        if cls.save_output:
+            fn.out = out
+        return _wrap(out, fn, 0)
+
+    def _record(self, inputs: tuple[Tensor, ...]) -> None:
+        edges = []
+        for t in inputs:
+            if not t.requires_grad:
+                edges.append(None)
+            elif t.grad_fn is None:
+                edges.append((t, 0))
+            else:
+                edges.append((t.grad_fn, t._out_idx))
+        self.next = tuple(edges)
+        self.needs_input_grad = tuple(e is not None for e in edges)
+        self.scope = state.scope
+        self.retained = None
+        if self.save_inputs:
+            self.inputs = inputs
+
+    @property
+    def name(self) -> str:
+        """The op's name, e.g. ``"MatMul"``."""
+        return type(self).__name__
+
+    def output(self, index: int | None = None) -> Tensor:
+        """The saved output as a Tensor whose grad_fn is this op (for create_graph)."""
+        data = self.out if index is None else self.out[index]
+        return _wrap(data, self, 0 if index is None else index)
+
+    def release(self) -> None:
+        """Drop what backward needed; the op can no longer be backpropagated."""
+        self.next = None
+        self.__dict__.pop("inputs", None)
+        self.__dict__.pop("out", None)
+
+    @property
+    def released(self) -> bool:
+        return self.next is None
+
+    def __repr__(self) -> str:
+        scope = f" scope={self.scope!r}" if getattr(self, "scope", "") else ""
+        return f"<{self.name}{scope}>"
+
+
+class OpError(ValueError, RuntimeError):
+    """Bad input to an op: wrong shapes, dtypes or indices. Catchable as either
+    ``ValueError`` (Python's convention) or ``RuntimeError`` (PyTorch's)."""
+
+
+def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
+    from ..tensor import Tensor
+
+    t = Tensor.__new__(Tensor)
+    if type(array) is not np.ndarray and isinstance(array, np.generic):
+        array = np.asarray(array)
+    t.data = array
+    t.grad = None
+    t.grad_fn = grad_fn
+    t.requires_grad = grad_fn is not None
+    t._out_idx = index
+    return t
+
+
+def _describe(inputs: tuple[Tensor, ...]) -> str:
+    return ", ".join(f"{tuple(t.data.shape)} {t.data.dtype}" for t in inputs)
+
+
+def _input_error(cls: type, inputs: tuple[Tensor, ...], exc: Exception) -> Exception:
+    message = f"{cls.__name__}: invalid input(s) [{_describe(inputs)}]: {exc}"
+    if isinstance(exc, ValueError):
+        return OpError(message)
+    return type(exc)(message)
+
+
+def _raise_device_mix(cls: type, inputs: tuple[Tensor, ...]) -> None:
+    devices = [device_of(t.data) for t in inputs]
+    raise RuntimeError(
+        f"{cls.__name__}: all inputs must be on the same device, got {', '.join(devices)} "
+        f"(shapes {[tuple(t.shape) for t in inputs]}); move them with .to(device) first"
+    )
+
+
+def _check_finite(fn: Function, arrays: Any, phase: str) -> None:
+    from ..backend import xp_of
+
+    items = arrays if isinstance(arrays, tuple) else (arrays,)
+    for a in items:
+        if a is None:
+            continue
+        data = getattr(a, "data", a)
+        if data.dtype.kind in "fc" and not bool(xp_of(data).isfinite(data).all()):
+            scope = getattr(fn, "scope", None) or state.scope or "<top level>"
+            raise RuntimeError(
+                f"detect_anomaly: {fn.name} produced NaN/Inf in its {phase} "
+                f"(scope {scope!r}, output shape {tuple(data.shape)})"
+            )

@@ -1,0 +1,277 @@
+"""Attention modules: ``MultiheadAttention`` (PyTorch's) and ``AdditiveAttention`` (Bahdanau).
+
+Both are composed from Tensor ops over :mod:`minigrad.nn.sdpa`; neither writes a backward.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..ops import split
+from ..tensor import Tensor
+from . import init
+from .layers import Linear
+from .module import Module, Parameter
+from .sdpa import attention, masked_softmax
+
+__all__ = ["AdditiveAttention", "MultiheadAttention"]
+
+
+def _param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
+    dev = backend.normalize_device(device)
+    dt = backend.get_default_dtype() if dtype is None else dtype
+    return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
+
+
+def _mask_data(name: str, label: str, mask: Any, expected: tuple[int, ...]) -> Any:
+    """The raw array of a mask after checking its shape against ``expected``."""
+    data = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if tuple(data.shape) != expected:
+        raise ValueError(f"{name}: expected {label} of shape {expected}, got {tuple(data.shape)}")
+    return data
+
+
+class MultiheadAttention(Module):
+    """PyTorch's ``nn.MultiheadAttention`` (``kdim = vdim = embed_dim``).
+
+    Parameters: ``in_proj_weight (3E, E)`` (xavier-uniform; rows q, k, v),
+    ``in_proj_bias (3E,)`` (zeros), ``out_proj.weight (E, E)``, ``out_proj.bias (E,)``
+    (zeros). Call ``mha(query, key, value, key_padding_mask=None, need_weights=True,
+    attn_mask=None, average_attn_weights=True)`` with query ``(L, B, E)``, key/value
+    ``(S, B, E)`` (``(B, L, E)``/``(B, S, E)`` with ``batch_first``; ``(L, E)``/``(S, E)``
+    unbatched). ``key_padding_mask (B, S)`` and ``attn_mask (L, S)`` or
+    ``(B*num_heads, L, S)``: bool True = may NOT attend, or float (added to the scores).
+    Returns ``(output, weights)``: output like query; weights ``(B, L, S)`` averaged over
+    heads or ``(B, num_heads, L, S)``, or None when ``need_weights`` is False.
+    Deviation: a query whose keys are all masked gets zeros, where PyTorch gives NaN.
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        batch_first: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if num_heads < 1 or embed_dim % num_heads:
+            raise ValueError(
+                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by "
+                f"num_heads ({num_heads})"
+            )
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout}")
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.dropout = float(dropout)
+        self.batch_first = batch_first
+        self.in_proj_weight = _param((3 * embed_dim, embed_dim), device, dtype)
+        self.in_proj_bias = _param((3 * embed_dim,), device, dtype) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:
+        """Input projections, one matmul when query, key and value are one tensor."""
+        e = self.embed_dim
+        if query is key and key is value:
+            qkv = query @ self.in_proj_weight.T
+            if self.in_proj_bias is not None:
+                qkv = qkv + self.in_proj_bias
+            return split(qkv, e, axis=-1)
+        weights = split(self.in_proj_weight, e, axis=0)
+        biases = (None,) * 3 if self.in_proj_bias is None else split(self.in_proj_bias, e)
+        out = []
+        for x, w, b in zip((query, key, value), weights, biases):
+            y = x @ w.T
+            out.append(y if b is None else y + b)
+        return tuple(out)
+
+    def _check(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
+        name, e = "MultiheadAttention", self.embed_dim
+        for label, t in (("query", query), ("key", key), ("value", value)):
+            if not isinstance(t, Tensor) or t.ndim not in (2, 3) or t.shape[-1] != e:
+                got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+                raise ValueError(
+                    f"{name}: expected {label} of shape (seq, batch, {e}), (batch, seq, {e}) "
+                    f"with batch_first, or unbatched (seq, {e}); got {got}"
+                )
+        if not query.ndim == key.ndim == value.ndim:
+            raise ValueError(
+                f"{name}: query, key and value must all be batched (3-D) or unbatched (2-D), "
+                f"got shapes {query.shape}, {key.shape}, {value.shape}"
+            )
+        batched = query.ndim == 3
+        seq_axis = 1 if (self.batch_first and batched) else 0
+        if key.shape != value.shape:
+            raise ValueError(
+                f"{name}: key and value must have the same shape, got {key.shape} and {value.shape}"
+            )
+        if batched and query.shape[1 - seq_axis] != key.shape[1 - seq_axis]:
+            raise ValueError(
+                f"{name}: query {query.shape} and key {key.shape} have different batch sizes"
+            )
+        return batched
+
+    def _masks(
+        self,
+        key_padding_mask: Any,
+        attn_mask: Any,
+        batch: int,
+        length: int,
+        source: int,
+        dtype: Any,
+    ) -> tuple[Any, Tensor | None]:
+        """Merge the masks into ``allowed`` (bool) and ``additive`` (float), both
+        broadcastable to the scores ``(B, num_heads, L, S)``."""
+        name, heads = "MultiheadAttention", self.num_heads
+        allowed, additive = None, None
+        if attn_mask is not None:
+            if getattr(attn_mask, "ndim", 0) == 3:
+                data = _mask_data(name, "attn_mask", attn_mask, (batch * heads, length, source))
+                data = data.reshape(batch, heads, length, source)
+            else:
+                data = _mask_data(name, "attn_mask", attn_mask, (length, source))
+            if data.dtype == np.bool_:
+                allowed = ~data
+            else:
+                mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(data, dtype=dtype)
+                additive = mask.reshape(data.shape)
+        if key_padding_mask is not None:
+            data = _mask_data(name, "key_padding_mask", key_padding_mask, (batch, source))
+            data = data.reshape(batch, 1, 1, source)
+            if data.dtype == np.bool_:
+                allowed = ~data if allowed is None else allowed & ~data
+            else:
+                mask = key_padding_mask
+                if not isinstance(mask, Tensor) or mask.shape != (batch, source):
+                    mask = Tensor(data, dtype=dtype)
+                mask = mask.reshape(batch, 1, 1, source)
+                additive = mask if additive is None else additive + mask
+        if additive is not None:
+            xp = backend.xp_of(additive.data)
+            finite = additive.data != -xp.inf
+            if not bool(finite.all()):
+                allowed = finite if allowed is None else allowed & finite
+        return allowed, additive
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Any = None,
+        need_weights: bool = True,
+        attn_mask: Any = None,
+        average_attn_weights: bool = True,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Return ``(output, weights)``; shapes in the class docstring."""
+        batched = self._check(query, key, value)
+        if not batched:
+            query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
+            if key_padding_mask is not None:
+                key_padding_mask = _mask_data(
+                    "MultiheadAttention", "key_padding_mask", key_padding_mask, (key.shape[1],)
+                ).reshape(1, -1)
+        elif not self.batch_first:
+            same_kv = key is value
+            same_qk = query is key
+            query = query.swapaxes(0, 1)
+            key = query if same_qk else key.swapaxes(0, 1)
+            value = key if same_kv else value.swapaxes(0, 1)
+        batch, length, _ = query.shape
+        source = key.shape[1]
+        allowed, additive = self._masks(
+            key_padding_mask, attn_mask, batch, length, source, query.dtype
+        )
+        heads, hd = self.num_heads, self.head_dim
+        q, k, v = self._project(query, key, value)
+        q = q.reshape(batch, length, heads, hd).swapaxes(1, 2)
+        k = k.reshape(batch, source, heads, hd).swapaxes(1, 2)
+        v = v.reshape(batch, source, heads, hd).swapaxes(1, 2)
+        dropout = self.dropout if self.training else 0.0
+        out, probs = attention(q, k, v, allowed, additive, dropout, 1.0 / math.sqrt(hd))
+        out = self.out_proj(out.swapaxes(1, 2).reshape(batch, length, self.embed_dim))
+        weights = None
+        if need_weights:
+            weights = probs.mean(axis=1) if average_attn_weights else probs
+            if not batched:
+                weights = weights.squeeze(0)
+        if not batched:
+            return out.squeeze(0), weights
+        return (out if self.batch_first else out.swapaxes(0, 1)), weights
+
+    def extra_repr(self) -> str:
+        """``embed_dim, num_heads`` and the options that differ from the defaults."""
+        text = f"{self.embed_dim}, num_heads={self.num_heads}"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.in_proj_bias is None:
+            text += ", bias=False"
+        return text + (", batch_first=True" if self.batch_first else "")
+
+
+class AdditiveAttention(Module):
+    """Bahdanau attention: ``score_j = v . tanh(W_q q + W_k k_j + b)``.
+
+    Parameters: ``query_proj.weight (Hd, Dq)`` (no bias), ``key_proj.weight (Hd, Dk)``,
+    ``key_proj.bias (Hd,)``, ``v (Hd,)``. Call ``attn(query, keys, values=None,
+    mask=None)`` with query ``(B, Dq)``, keys ``(B, S, Dk)``, values ``(B, S, Dv)``
+    (default: keys) and a bool ``mask (B, S)``, True where a key may be attended.
+    Returns ``(context (B, Dv), weights (B, S))``; weights sum to one over allowed keys,
+    are zero where masked, and a row with no allowed key gets zero weights.
+    """
+
+    def __init__(
+        self,
+        query_dim: int,
+        key_dim: int,
+        hidden_dim: int,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.query_proj = Linear(query_dim, hidden_dim, bias=False, device=device, dtype=dtype)
+        self.key_proj = Linear(key_dim, hidden_dim, device=device, dtype=dtype)
+        self.v = _param((hidden_dim,), device, dtype)
+        bound = 1.0 / math.sqrt(hidden_dim)
+        init.uniform_(self.v, -bound, bound)
+
+    def forward(
+        self, query: Tensor, keys: Tensor, values: Tensor | None = None, mask: Any = None
+    ) -> tuple[Tensor, Tensor]:
+        """Return ``(context (B, Dv), weights (B, S))``."""
+        name = "AdditiveAttention"
+        values = keys if values is None else values
+        dq, dk = self.query_proj.in_features, self.key_proj.in_features
+        if query.ndim != 2 or query.shape[1] != dq:
+            raise ValueError(f"{name}: expected query of shape (batch, {dq}), got {query.shape}")
+        batch = query.shape[0]
+        if keys.ndim != 3 or keys.shape[0] != batch or keys.shape[2] != dk:
+            raise ValueError(
+                f"{name}: expected keys of shape ({batch}, seq, {dk}), got {keys.shape}"
+            )
+        source = keys.shape[1]
+        if values.ndim != 3 or values.shape[:2] != (batch, source):
+            raise ValueError(
+                f"{name}: expected values of shape ({batch}, {source}, dim), got {values.shape}"
+            )
+        allowed = None
+        if mask is not None:
+            allowed = _mask_data(name, "mask", mask, (batch, source))
+            if allowed.dtype != np.bool_:
+                raise TypeError(f"{name}: mask must be bool (True = attend), got {allowed.dtype}")
+        hidden = (self.query_proj(query).unsqueeze(1) + self.key_proj(keys)).tanh()
+        scores = (hidden @ self.v.unsqueeze(-1)).squeeze(-1)
+        weights = masked_softmax(scores, allowed, axis=-1)
+        context = (weights.unsqueeze(1) @ values).squeeze(1)
+        return context, weights

@@ -1,0 +1,63 @@
+"""Turning Python scalars and arrays into Tensors that match a partner Tensor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+def scalar_dtype(value: Any, like: np.dtype) -> np.dtype:
+    """dtype a Python scalar takes next to a tensor of dtype ``like`` (PyTorch's rule:
+    a scalar never widens a float tensor; a float scalar makes an int tensor float)."""
+    if like.kind in "fc":
+        return like
+    if isinstance(value, bool):
+        return like
+    if isinstance(value, int):
+        return like if like.kind in "iu" else np.dtype(np.int64)
+    return backend.get_default_dtype()
+
+
+def as_tensor_like(value: Any, like: Tensor) -> Tensor:
+    """``value`` as a Tensor on ``like``'s device; scalars take ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.xp_of(like.data)
+    if isinstance(value, bool | int | float | np.number | np.bool_):
+        return Tensor._from_array(xp.asarray(value, dtype=scalar_dtype(value, like.data.dtype)))
+    if backend.is_array(value):
+        if value.dtype.kind == "f" and like.data.dtype.kind == "f":
+            value = value.astype(like.data.dtype, copy=False)
+        return Tensor._from_array(value)
+    array = np.asarray(value)
+    if array.dtype.kind == "f":
+        dt = like.data.dtype if like.data.dtype.kind == "f" else backend.get_default_dtype()
+        array = array.astype(dt)
+    return Tensor._from_array(xp.asarray(array))
+
+
+def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as Tensors."""
+    if isinstance(a, Tensor):
+        return a, as_tensor_like(b, a)
+    if isinstance(b, Tensor):
+        return as_tensor_like(a, b), b
+    raise TypeError(f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> Any:
+    """Check axes against ``ndim`` (negative allowed); returns an int, a tuple or None."""
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, tuple | list) else (axis,)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        out.append(a % ndim if ndim else 0)
+    return tuple(out) if isinstance(axis, tuple | list) else out[0]

@@ -1,0 +1,355 @@
+"""Elementwise primitives. Each backward reduces its gradient to the input's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._coerce import as_tensor_like, pair
+from .broadcast import sum_to
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        return (sum_to(g, self.a_shape) if na else None, sum_to(g, self.b_shape) if nb else None)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        return (sum_to(g, self.a_shape) if na else None, sum_to(-g, self.b_shape) if nb else None)
+
+
+class Mul(Function):
+    save_inputs = True
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (sum_to(g * b, a.shape) if na else None, sum_to(g * a, b.shape) if nb else None)
+
+
+class Div(Function):
+    save_inputs = True
+
+    def forward(self, a, b):
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+            return backend.xp_of(a).true_divide(a, b, dtype=backend.get_default_dtype())
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        ga = sum_to(g / b, a.shape) if na else None
+        gb = sum_to(-g * a / (b * b), b.shape) if nb else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Pow(Function):
+    """``a ** b`` for two tensors (``b`` may be a constant)."""
+
+    save_inputs = True
+    save_output = True
+
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        ga = sum_to(g * b * a ** (b - 1), a.shape) if na else None
+        gb = sum_to(g * self.output() * log(a), b.shape) if nb else None
+        return ga, gb
+
+
+class PowScalar(Function):
+    """``a ** p`` for a Python number ``p`` (the common case: squares, roots)."""
+
+    save_inputs = True
+
+    def forward(self, a):
+        return a**self.p
+
+    def backward(self, g):
+        (a,) = self.inputs
+        if self.p == 2:
+            return g * 2 * a
+        return g * self.p * a ** (self.p - 1)
+
+
+class Exp(Function):
+    save_output = True
+
+    def forward(self, a):
+        return backend.xp_of(a).exp(a)
+
+    def backward(self, g):
+        return g * self.output()
+
+
+class Log(Function):
+    save_inputs = True
+
+    def forward(self, a):
+        return backend.xp_of(a).log(a)
+
+    def backward(self, g):
+        return g / self.inputs[0]
+
+
+class Sqrt(Function):
+    save_output = True
+
+    def forward(self, a):
+        return backend.xp_of(a).sqrt(a)
+
+    def backward(self, g):
+        return g / (self.output() * 2)
+
+
+class Tanh(Function):
+    save_output = True
+
+    def forward(self, a):
+        return backend.xp_of(a).tanh(a)
+
+    def backward(self, g):
+        y = self.output()
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    save_output = True
+
+    def forward(self, a):
+        xp = backend.xp_of(a)
+        out = xp.negative(a)
+        if xp is np:
+            with np.errstate(over="ignore"):  # exp(-a) = inf for a << 0 gives 1/inf = 0
+                np.exp(out, out=out)
+        else:
+            xp.exp(out, out=out)
+        out += 1
+        return xp.reciprocal(out, out=out)
+
+    def backward(self, g):
+        y = self.output()
+        return g * y * (1 - y)
+
+
+class Relu(Function):
+    save_output = True
+
+    def forward(self, a):
+        return backend.xp_of(a).maximum(a, 0)
+
+    def backward(self, g):
+        return g * Tensor._from_array(self.out > 0)
+
+
+class Abs(Function):
+    save_inputs = True
+
+    def forward(self, a):
+        return backend.xp_of(a).abs(a)
+
+    def backward(self, g):
+        a = self.inputs[0].data
+        return g * Tensor._from_array(backend.xp_of(a).sign(a))
+
+
+class Clip(Function):
+    """Clamp to ``[lo, hi]``; the gradient passes where lo <= a <= hi (PyTorch's clamp)."""
+
+    save_inputs = True
+
+    def forward(self, a):
+        return backend.xp_of(a).clip(a, self.lo, self.hi)
+
+    def backward(self, g):
+        a = self.inputs[0].data
+        if self.lo is None:
+            keep = a <= self.hi
+        elif self.hi is None:
+            keep = a >= self.lo
+        else:
+            keep = (a >= self.lo) & (a <= self.hi)
+        return g * Tensor._from_array(keep)
+
+
+class Where(Function):
+    """``cond ? a : b`` with a constant boolean ``cond`` array."""
+
+    def forward(self, a, b):
+        return backend.xp_of(a).where(self.cond, a, b)
+
+    def backward(self, g):
+        na, nb = self.needs_input_grad
+        zero = g.data.dtype.type(0)
+        ga = sum_to(where(self.cond, g, zero), self.a_shape) if na else None
+        gb = sum_to(where(self.cond, zero, g), self.b_shape) if nb else None
+        return ga, gb
+
+
+class Cast(Function):
+    def forward(self, a):
+        self.src = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, g):
+        return cast(g, self.src)
+
+
+# ------------------------------------------------------------------ functions
+def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+    a, b = pair(a, b)
+    return cls.apply(a, b, a_shape=a.data.shape, b_shape=b.data.shape)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """``a + b`` with broadcasting."""
+    return _binary(Add, a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """``a - b`` with broadcasting."""
+    return _binary(Sub, a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """``a * b`` with broadcasting."""
+    a, b = pair(a, b)
+    return Mul.apply(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """``a / b`` with broadcasting (true division)."""
+    a, b = pair(a, b)
+    return Div.apply(a, b)
+
+
+def neg(a: Tensor) -> Tensor:
+    return Neg.apply(a)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``a ** b``; a Python-number exponent takes the cheaper path."""
+    if isinstance(a, Tensor) and isinstance(b, int | float) and not isinstance(b, bool):
+        return PowScalar.apply(a, p=b)
+    a, b = pair(a, b)
+    return Pow.apply(a, b)
+
+
+def exp(a: Tensor) -> Tensor:
+    return Exp.apply(a)
+
+
+def log(a: Tensor) -> Tensor:
+    return Log.apply(a)
+
+
+def sqrt(a: Tensor) -> Tensor:
+    return Sqrt.apply(a)
+
+
+def tanh(a: Tensor) -> Tensor:
+    return Tanh.apply(a)
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    return Sigmoid.apply(a)
+
+
+def relu(a: Tensor) -> Tensor:
+    return Relu.apply(a)
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001
+    return Abs.apply(a)
+
+
+def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp ``a`` into ``[min, max]`` (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    dt = a.data.dtype.type
+    lo = None if min is None else dt(min)
+    hi = None if max is None else dt(max)
+    return Clip.apply(a, lo=lo, hi=hi)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a`` where ``cond`` is True, else ``b`` (broadcasting all three)."""
+    cond_array = cond.data if isinstance(cond, Tensor) else cond
+    if not backend.is_array(cond_array):
+        cond_array = np.asarray(cond_array)
+    if cond_array.dtype != np.bool_:
+        raise TypeError(f"where: cond must be a bool tensor, got dtype {cond_array.dtype}")
+    a, b = pair(a, b)
+    return Where.apply(a, b, cond=cond_array, a_shape=a.data.shape, b_shape=b.data.shape)
+
+
+def masked_fill(a: Tensor, mask: Any, value: float) -> Tensor:
+    """``a`` with ``value`` wherever the bool ``mask`` is True."""
+    return where(mask, value, a)
+
+
+def cast(a: Tensor, dtype: Any) -> Tensor:
+    """``a`` converted to ``dtype``; the gradient is cast back."""
+    dtype = np.dtype(dtype)
+    if a.data.dtype == dtype:
+        return a
+    if dtype.kind not in "fc" and a.requires_grad:
+        return Tensor._from_array(a.data.astype(dtype))
+    return Cast.apply(a, dtype=dtype)
+
+
+def _compare(op: str):  # noqa: ANN202
+    def compare(a: Any, b: Any) -> Tensor:
+        a, b = pair(a, b)
+        return Tensor._from_array(getattr(a.data, op)(b.data))
+
+    compare.__name__ = op.strip("_")
+    compare.__doc__ = f"Elementwise ``{op.strip('_')}`` comparison (a bool tensor, no gradient)."
+    return compare
+
+
+lt = _compare("__lt__")
+le = _compare("__le__")
+gt = _compare("__gt__")
+ge = _compare("__ge__")
+eq = _compare("__eq__")
+ne = _compare("__ne__")
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return Tensor._from_array(~a.data)
+
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid",
+    "relu", "abs", "clip", "where", "masked_fill", "cast", "lt", "le", "gt", "ge", "eq",
+    "ne", "as_tensor_like",
+]

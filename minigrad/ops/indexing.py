@@ -1,0 +1,73 @@
+"""Indexing: ``getitem`` and its adjoint, a scatter-add that accumulates repeated indices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+class GetItem(Function):
+    def forward(self, a):
+        self.in_shape = a.shape
+        return a[self.index]
+
+    def backward(self, g):
+        return IndexAdd.apply(g, index=self.index, shape=self.in_shape, advanced=self.advanced)
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with ``g`` added at ``index``; repeated indices accumulate."""
+
+    def forward(self, g):
+        xp = backend.xp_of(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if not self.advanced:
+            out[self.index] = g
+        elif xp is np:
+            np.add.at(out, self.index, g)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(out, self.index, g)
+        return out
+
+    def backward(self, g):
+        return GetItem.apply(g, index=self.index, advanced=self.advanced)
+
+
+def unwrap_index(index: Any) -> Any:
+    """Replace Tensors (and lists) inside an index by arrays."""
+    if isinstance(index, tuple):
+        return tuple(_unwrap_one(i) for i in index)
+    return _unwrap_one(index)
+
+
+def _unwrap_one(i: Any) -> Any:
+    if isinstance(i, Tensor):
+        return i.data
+    if isinstance(i, list):
+        return np.asarray(i)
+    return i
+
+
+def _has_int_array(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(backend.is_array(p) and p.dtype.kind in "iu" and p.ndim > 0 for p in parts)
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """``a[index]`` with ints, slices, None, ..., integer arrays and bool masks.
+
+    The gradient of integer-array indexing adds up over repeated indices."""
+    index = unwrap_index(index)
+    xp = backend.xp_of(a.data)
+    if xp is not np:  # host index arrays must move to the GPU explicitly: do it for the user
+        parts = index if isinstance(index, tuple) else (index,)
+        moved = tuple(xp.asarray(p) if isinstance(p, np.ndarray) else p for p in parts)
+        index = moved if isinstance(index, tuple) else moved[0]
+    return GetItem.apply(a, index=index, advanced=_has_int_array(index))

@@ -1,0 +1,53 @@
+"""Matrix product (numpy's ``matmul`` semantics, batched and broadcast)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.function import Function, OpError
+from ..tensor import Tensor
+from ._coerce import pair
+from .broadcast import sum_to
+
+
+class MatMul(Function):
+    save_inputs = True
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        a2 = a if a.ndim > 1 else a.reshape(1, -1)
+        b2 = b if b.ndim > 1 else b.reshape(-1, 1)
+        if a.ndim == 1:
+            g = g.unsqueeze(-2)
+        if b.ndim == 1:
+            g = g.unsqueeze(-1)
+        ga = gb = None
+        if na:
+            ga = sum_to(matmul(g, _mT(b2)), a2.shape).reshape(a.shape)
+        if nb:
+            gb = sum_to(matmul(_mT(a2), g), b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def _mT(t: Tensor) -> Tensor:  # noqa: N802 - matrix transpose of the last two axes
+    return t.swapaxes(-1, -2) if t.ndim > 2 else t.permute(1, 0)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """``a @ b``: 1-D operands are vectors, leading axes broadcast as batches."""
+    a, b = pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise OpError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k_a != k_b:
+        raise OpError(
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned: the last dimension of "
+            f"the first ({k_a}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
+            f"dimension of the second ({k_b})"
+        )
+    return MatMul.apply(a, b)

@@ -1,0 +1,220 @@
+"""Optimizer: the base class with PyTorch's parameter groups and state dicts.
+
+Updates work on the parameters' raw arrays (``p.data``) in place, outside the graph,
+with the array module of those arrays, so the same code runs on NumPy and CuPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+class _Required:
+    """Marks a hyperparameter with no default (it must be given per group)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (a list of dicts) and per-parameter ``state``.
+
+    Subclasses pass their ``defaults`` to ``__init__`` and define ``step()``, which
+    updates every parameter that has a gradient.
+    ``state`` maps ``id(param)`` to a dict of arrays and the step count.
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.state: dict[int, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{self._name}: params should be an iterable of Tensors or of dicts, got a "
+                "single Tensor; pass [tensor] or model.parameters()"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{self._name} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    @property
+    def _name(self) -> str:
+        return type(self).__name__
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group ``{"params": [...], **hyperparameters}``; missing options take the
+        optimizer's defaults. A parameter may belong to only one group."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{self._name}.add_param_group: expected a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError(f"{self._name}.add_param_group: the group has no 'params' entry")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"{self._name}: can only optimize Tensors, but parameter {i} of the group "
+                    f"is a {type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError(f"{self._name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"{self._name}: parameter group didn't specify a value of required option {name!r}")
+            group.setdefault(name, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids) or seen.intersection(ids):
+            raise ValueError(f"{self._name}: some parameters appear in more than one parameter group (or twice in one)")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validate a group's hyperparameters (subclasses extend)."""
+        lr = group.get("lr", 0.0)
+        if not lr >= 0.0:
+            raise ValueError(f"{self._name}: invalid learning rate: {lr}")
+        wd = group.get("weight_decay", 0.0)
+        if not wd >= 0.0:
+            raise ValueError(f"{self._name}: invalid weight_decay value: {wd}")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's ``.grad``: to ``None`` (default) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
+
+    # ------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {name: array or int}}, "param_groups": [dict]}``.
+
+        Parameters are numbered in group order, as in PyTorch; each group's
+        ``"params"`` lists its indices. Arrays are copies on the parameters' device.
+        """
+        state: dict[int, dict[str, Any]] = {}
+        groups = []
+        index = 0
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                packed["params"].append(index)
+                if id(p) in self.state:
+                    state[index] = {
+                        k: (v.copy() if backend.is_array(v) else v) for k, v in self.state[id(p)].items()
+                    }
+                index += 1
+            groups.append(packed)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Load a dict from ``state_dict()``, or the flat dict ``mg.load`` returns.
+
+        Raises ``KeyError`` naming a missing entry and ``ValueError`` when the groups,
+        their sizes or a state array's shape do not match this optimizer.
+        """
+        from ..serialization import unflatten
+
+        sd = dict(state_dict)
+        if "state" not in sd and "param_groups" not in sd:
+            sd = unflatten(sd)
+        for key in ("state", "param_groups"):
+            if key not in sd:
+                raise KeyError(f"{self._name}.load_state_dict: missing key {key!r}")
+        saved_groups = _as_list(sd["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{self._name}.load_state_dict: loaded state dict has {len(saved_groups)} "
+                f"parameter group(s), the optimizer has {len(self.param_groups)}"
+            )
+        index_to_param: dict[int, Tensor] = {}
+        new_groups = []
+        for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if "params" not in saved:
+                raise KeyError(f"{self._name}.load_state_dict: missing key 'param_groups/{gi}/params'")
+            saved_ids = [int(i) for i in np.asarray(saved["params"]).reshape(-1).tolist()]
+            if len(saved_ids) != len(group["params"]):
+                raise ValueError(
+                    f"{self._name}.load_state_dict: parameter group {gi} has "
+                    f"{len(saved_ids)} parameter(s) in the loaded state dict, "
+                    f"{len(group['params'])} in the optimizer"
+                )
+            index_to_param.update(zip(saved_ids, group["params"]))
+            new_group = {k: _to_python(v) for k, v in saved.items() if k != "params"}
+            for k in group:
+                if k not in new_group:
+                    new_group[k] = group[k]
+            new_group["params"] = group["params"]
+            new_groups.append(new_group)
+        new_state: dict[int, dict[str, Any]] = {}
+        for raw_index, entry in _as_dict(sd["state"]).items():
+            index = int(raw_index)
+            if index not in index_to_param:
+                raise KeyError(f"{self._name}.load_state_dict: state for parameter {index}, which no group lists")
+            p = index_to_param[index]
+            new_state[id(p)] = {name: self._load_state_value(index, name, value, p) for name, value in entry.items()}
+        self.param_groups = new_groups
+        self.state = new_state
+
+    def _load_state_value(self, index: int, name: str, value: Any, p: Tensor) -> Any:
+        if name == "step":
+            return int(np.asarray(backend.to_device(value, "cpu")) if backend.is_array(value) else value)
+        data = value.data if isinstance(value, Tensor) else value
+        if not backend.is_array(data):
+            data = np.asarray(data)
+        if tuple(data.shape) != tuple(p.data.shape):
+            raise ValueError(
+                f"{self._name}.load_state_dict: state {name!r} of parameter {index} has shape "
+                f"{tuple(data.shape)} in the loaded state dict, but the parameter has shape "
+                f"{tuple(p.data.shape)}"
+            )
+        data = backend.to_device(data, backend.device_of(p.data))
+        return data.astype(p.data.dtype, copy=True)
+
+    def __repr__(self) -> str:
+        lines = [f"{self._name} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _as_list(groups: Any) -> list[dict[str, Any]]:
+    """Param groups as a list, also when they come back from ``unflatten`` as a dict."""
+    if isinstance(groups, Mapping):
+        return [groups[k] for k in sorted(groups, key=int)]
+    return list(groups)
+
+
+def _as_dict(state: Any) -> Mapping[Any, Any]:
+    return state if isinstance(state, Mapping) else dict(enumerate(state))
+
+
+def _to_python(value: Any) -> Any:
+    """Hyperparameters loaded from ``.npz`` come back as arrays: make them numbers again."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.item() if value.ndim == 0 else tuple(value.tolist())
+    return value

@@ -1,0 +1,429 @@
+"""Tensor: an array (numpy or cupy) plus the links autograd needs.
+
+Operators and methods delegate to ``minigrad.ops``; this file holds no math.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import backend
+from .autograd.context import state
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it.
+
+    Attributes: ``data`` (the raw numpy/cupy array), ``grad`` (a Tensor or None),
+    ``grad_fn`` (the Function that made it, None for leaves), ``requires_grad``.
+    Create tensors with :func:`minigrad.tensor` and the other creation functions.
+    """
+
+    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_out_idx", "__weakref__")
+    # numpy must hand binary ops with a Tensor to the Tensor's reflected operator.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 device: str | None = None) -> None:
+        self.data = _to_array(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self._out_idx = 0
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the length of one dimension (PyTorch's ``size``)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __hash__(self) -> int:  # == is elementwise, so hash by identity
+        return id(self)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use .any() / .all() on .data, or compare a single element"
+            )
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extra = []
+        if self.data.dtype != backend.get_default_dtype() and self.data.dtype.kind == "f":
+            extra.append(f"dtype={self.data.dtype}")
+        if self.data.dtype.kind != "f":
+            extra.append(f"dtype={self.data.dtype}")
+        if self.device != "cpu":
+            extra.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, grad: Tensor | Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` defaults to 1 for a single-element tensor. The graph is freed
+        afterwards unless ``retain_graph`` (default: ``create_graph``).
+        """
+        from .autograd.engine import run_backward
+
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for single-element "
+                    f"outputs, got shape {self.shape}; pass grad= of that shape"
+                )
+            grad = Tensor._from_array(backend.xp_of(self.data).ones_like(self.data))
+        else:
+            grad = ops.as_tensor_like(grad, self)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
+                )
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward([self], [grad], retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data, cut from the graph."""
+        return Tensor._from_array(self.data)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            return
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        if self.grad_fn.retained is None:
+            self.grad_fn.retained = {}
+        self.grad_fn.retained[self._out_idx] = weakref.ref(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` on a leaf in place; returns self."""
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "requires_grad_: a non-leaf tensor always requires grad; use .detach()"
+                )
+            return self
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"requires_grad_: only floating-point tensors can require gradients, "
+                f"got dtype {self.data.dtype}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place; returns self."""
+        self.data[...] = 0
+        return self
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a host numpy array (a copy only when it lives on a GPU)."""
+        return backend.to_device(self.data, "cpu")
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def to(self, device_or_dtype: Any) -> Tensor:
+        """Move to a device (``"cpu"``, ``"cuda"``) or cast to a dtype (differentiable)."""
+        if isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype):
+            return ops.to_device(self, backend.normalize_device(device_or_dtype))
+        return self.to_dtype(device_or_dtype)
+
+    def to_dtype(self, dtype: Any) -> Tensor:
+        return ops.cast(self, np.dtype(dtype))
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str = 0) -> Tensor:
+        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+
+    def float(self) -> Tensor:
+        return self.to_dtype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to_dtype(np.float64)
+
+    def long(self) -> Tensor:
+        return self.to_dtype(np.int64)
+
+    def bool(self) -> Tensor:
+        return self.to_dtype(np.bool_)
+
+    @staticmethod
+    def _from_array(array: Any) -> Tensor:
+        t = Tensor.__new__(Tensor)
+        t.data = array
+        t.grad = None
+        t.grad_fn = None
+        t.requires_grad = False
+        t._out_idx = 0
+        return t
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return ops.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return ops.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return ops.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return ops.ge(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.ne(self, other)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and state.grad_enabled:
+            raise RuntimeError(
+                "__setitem__: in-place assignment into a tensor that requires grad would "
+                "corrupt the recorded graph; build a new tensor (mg.where, mg.cat) instead, "
+                "or assign under mg.no_grad()"
+            )
+        index = ops.unwrap_index(index)
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    def __iter__(self):  # noqa: ANN204
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    # ------------------------------------------------------------ methods
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return ops.clip(self, min, max)
+
+    clamp = clip
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        return ops.var(self, axis, keepdims, correction)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.min(self, axis, keepdims)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return ops.argmin(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.reshape(self, *shape)
+
+    view = reshape
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return ops.transpose(self, *axes)
+
+    def permute(self, *axes: Any) -> Tensor:
+        return ops.permute(self, *axes)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return ops.swapaxes(self, axis0, axis1)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return ops.unsqueeze(self, axis)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return ops.squeeze(self, axis)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
+
+    def expand(self, *shape: Any) -> Tensor:
+        return ops.expand(self, *shape)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return ops.broadcast_to(self, shape)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.log_softmax(self, axis)
+
+    def matmul(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def masked_fill(self, mask: Any, value: float) -> Tensor:
+        return ops.masked_fill(self, mask, value)
+
+    def split(self, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]:
+        return ops.split(self, split_size_or_sections, axis)
+
+    def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
+        return ops.chunk(self, chunks, axis)
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
+def _to_array(data: Any, dtype: Any, device: str | None) -> Any:
+    """Convert creation input to an array on ``device``, applying the dtype rules:
+    float input gets the default float dtype, int and bool input keep theirs."""
+    if isinstance(data, Tensor):
+        data = data.data
+    target = backend.normalize_device(device) if device is not None else None
+    if backend.is_array(data):
+        src_device = backend.device_of(data)
+        if target is None:
+            target = src_device
+        if dtype is None and data.dtype.kind == "f" and data.dtype != backend.get_default_dtype():
+            dtype = backend.get_default_dtype()
+        array = data if dtype is None else data.astype(dtype, copy=False)
+        return backend.to_device(array, target)
+    if target is None:
+        target = backend.get_default_device()
+    array = np.asarray(data, dtype=dtype)
+    if dtype is None and array.dtype.kind == "f":
+        array = array.astype(backend.get_default_dtype(), copy=False)
+    elif dtype is None and array.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} ({array.dtype})")
+    return backend.to_device(array, target)
+
+
+from . import ops  # noqa: E402  (ops need Tensor defined first)
