@@ -209,7 +209,7 @@ class Tensor:
     @staticmethod
     def _from_array(array: Any) -> Tensor:
         t = Tensor.__new__(Tensor)
-        t.data = array
+        t.data = np.asarray(array) if isinstance(array, np.generic) else array
         t.grad = None
         t.grad_fn = None
         t.requires_grad = False

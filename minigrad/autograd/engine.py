@@ -149,7 +149,14 @@ def run_backward(
                 observer(fn, grads)
             edges = fn.next
             if any(g is not None for g in grads):
-                out = fn.backward(*grads)
+                if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
+                    state.anomaly = False
+                    try:
+                        out = fn.backward(*grads)
+                    finally:
+                        state.anomaly = True
+                else:
+                    out = fn.backward(*grads)
                 if type(out) is not tuple:
                     out = (out,)
                 if anomaly:

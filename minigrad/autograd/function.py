@@ -171,7 +171,9 @@ def _check_finite(fn: Function, arrays: Any, phase: str) -> None:
     for a in items:
         if a is None:
             continue
-        data = getattr(a, "data", a)
+        from ..tensor import Tensor
+
+        data = a.data if isinstance(a, Tensor) else a
         if data.dtype.kind in "fc" and not bool(xp_of(data).isfinite(data).all()):
             scope = getattr(fn, "scope", None) or state.scope or "<top level>"
             raise RuntimeError(

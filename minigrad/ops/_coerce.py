@@ -41,12 +41,23 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
 
 
 def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands of a binary op as Tensors."""
+    """Both operands of a binary op as Tensors. An int/bool operand next to a float one
+    takes the float dtype, so ``int_tensor * 0.5`` is float32, never float64."""
     if isinstance(a, Tensor):
-        return a, as_tensor_like(b, a)
-    if isinstance(b, Tensor):
-        return as_tensor_like(a, b), b
-    raise TypeError(f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+        b = as_tensor_like(b, a)
+    elif isinstance(b, Tensor):
+        a = as_tensor_like(a, b)
+    else:
+        raise TypeError(
+            f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}"
+        )
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka != kb:
+        if ka in "biu" and kb in "fc":
+            a = Tensor._from_array(a.data.astype(b.data.dtype))
+        elif kb in "biu" and ka in "fc":
+            b = Tensor._from_array(b.data.astype(a.data.dtype))
+    return a, b
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> Any:

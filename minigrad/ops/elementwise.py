@@ -145,7 +145,7 @@ class Sigmoid(Function):
 
     def forward(self, a):
         xp = backend.xp_of(a)
-        out = xp.negative(a)
+        out = xp.negative(a, out=xp.empty_like(a))
         if xp is np:
             with np.errstate(over="ignore"):  # exp(-a) = inf for a << 0 gives 1/inf = 0
                 np.exp(out, out=out)

@@ -21,10 +21,10 @@ class MatMul(Function):
         na, nb = self.needs_input_grad
         a2 = a if a.ndim > 1 else a.reshape(1, -1)
         b2 = b if b.ndim > 1 else b.reshape(-1, 1)
+        if b.ndim == 1:  # (.., m) -> (.., m, 1); then a vector a adds the row axis
+            g = g.unsqueeze(-1)
         if a.ndim == 1:
             g = g.unsqueeze(-2)
-        if b.ndim == 1:
-            g = g.unsqueeze(-1)
         ga = gb = None
         if na:
             ga = sum_to(matmul(g, _mT(b2)), a2.shape).reshape(a.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .. import backend
@@ -78,7 +79,7 @@ def var(a: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1
     axis = normalize_axis(axis, a.ndim, "var")
     centred = a - mean(a, axis, keepdims=True)
     n = _count(a.shape, axis)
-    return sum(centred * centred, axis, keepdims) / max(n - correction, 0)
+    return sum(centred * centred, axis, keepdims) / builtins.max(n - correction, 0)
 
 
 def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001

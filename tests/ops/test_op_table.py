@@ -1,0 +1,257 @@
+"""Table-driven op harness: every op's value against NumPy and its gradient against
+float64 central differences, over random (broadcast) shapes drawn by hypothesis.
+
+Adding an op means adding one row to a table below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import minigrad as mg
+from minigrad.autograd import gradcheck
+
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _np_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _np_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    s = x - x.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+def _positive(x: np.ndarray) -> np.ndarray:
+    return np.abs(x) + 0.5
+
+
+def _away_from_zero(x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0, x + 0.3, x - 0.3)
+
+
+def _away_from_clip(x: np.ndarray) -> np.ndarray:
+    # keep values off the kinks at +-0.5 where the derivative jumps
+    return np.where(np.abs(np.abs(x) - 0.5) < 0.05, x + 0.2, x)
+
+
+@dataclass(frozen=True)
+class Unary:
+    name: str
+    mg_fn: Callable
+    np_fn: Callable
+    domain: Callable = lambda x: x
+
+
+UNARY = [
+    Unary("exp", mg.exp, np.exp),
+    Unary("log", mg.log, np.log, _positive),
+    Unary("sqrt", mg.sqrt, np.sqrt, _positive),
+    Unary("tanh", mg.tanh, np.tanh),
+    Unary("sigmoid", mg.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    Unary("relu", mg.relu, lambda x: np.maximum(x, 0), _away_from_zero),
+    Unary("abs", mg.abs, np.abs, _away_from_zero),
+    Unary("neg", lambda t: -t, np.negative),
+    Unary("clip", lambda t: mg.clip(t, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), _away_from_clip),
+    Unary("clip_min_only", lambda t: t.clip(min=0.1), lambda x: np.clip(x, 0.1, None), _away_from_clip),
+    Unary("square", lambda t: t**2, np.square),
+    Unary("cube", lambda t: t**3, lambda x: x**3),
+    Unary("pow_half", lambda t: t**0.5, np.sqrt, _positive),
+    Unary("rpow", lambda t: 2.0**t, lambda x: 2.0**x),
+    Unary("scalar_arith", lambda t: (3.0 - t) * 2 / 4 + 1, lambda x: (3.0 - x) * 2 / 4 + 1),
+    Unary("rdiv", lambda t: 1.0 / t, lambda x: 1.0 / x, _away_from_zero),
+]
+
+AXIS_OPS = [
+    ("sum", lambda t, a, k: t.sum(a, k), lambda x, a, k: x.sum(axis=a, keepdims=k)),
+    ("mean", lambda t, a, k: t.mean(a, k), lambda x, a, k: x.mean(axis=a, keepdims=k)),
+    ("max", lambda t, a, k: t.max(a, k), lambda x, a, k: x.max(axis=a, keepdims=k)),
+    ("min", lambda t, a, k: t.min(a, k), lambda x, a, k: x.min(axis=a, keepdims=k)),
+    ("var", lambda t, a, k: t.var(a, k), lambda x, a, k: x.var(axis=a, keepdims=k, ddof=1)),
+]
+
+SOFTMAX_OPS = [
+    ("softmax", lambda t, a: t.softmax(a), _np_softmax),
+    ("log_softmax", lambda t, a: t.log_softmax(a), _np_log_softmax),
+    ("logsumexp", lambda t, a: mg.logsumexp(t, a),
+     lambda x, a: np.log(np.exp(x).sum(axis=a))),
+]
+
+BINARY = [
+    ("add", lambda a, b: a + b, np.add, None),
+    ("sub", lambda a, b: a - b, np.subtract, None),
+    ("mul", lambda a, b: a * b, np.multiply, None),
+    ("div", lambda a, b: a / b, np.divide, _away_from_zero),
+    ("pow", lambda a, b: a**b, np.power, None),
+    ("where", lambda a, b: mg.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b), None),
+]
+
+
+def _data(seed: int, shape: tuple[int, ...], domain: Callable = lambda x: x) -> np.ndarray:
+    return domain(np.random.default_rng(seed).standard_normal(shape))
+
+
+def _t(x: np.ndarray) -> mg.Tensor:
+    return mg.tensor(x, dtype=np.float64, requires_grad=True)
+
+
+def _check(mg_fn: Callable, np_fn: Callable, arrays: list[np.ndarray]) -> None:
+    tensors = [_t(a) for a in arrays]
+    out = mg_fn(*tensors)
+    np.testing.assert_allclose(out.numpy(), np_fn(*arrays), rtol=1e-10, atol=1e-12)
+    assert out.dtype == np.float64
+    assert gradcheck(mg_fn, tensors, eps=1e-6, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("op", UNARY, ids=lambda o: o.name)
+@SETTINGS
+@given(shape=array_shapes(min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 2**16))
+def test_unary(op: Unary, shape: tuple[int, ...], seed: int) -> None:
+    _check(op.mg_fn, op.np_fn, [_data(seed, shape, op.domain)])
+
+
+@pytest.mark.parametrize("name,mg_fn,np_fn", AXIS_OPS, ids=[o[0] for o in AXIS_OPS])
+@SETTINGS
+@given(data=st.data(), seed=st.integers(0, 2**16), keepdims=st.booleans())
+def test_reduction(name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObject,
+                   seed: int, keepdims: bool) -> None:
+    shape = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))
+    ndim = len(shape)
+    axis = data.draw(st.one_of(
+        st.none(),
+        st.integers(-ndim, ndim - 1),
+        st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
+    ))
+    x = _data(seed, shape)
+    _check(lambda t: mg_fn(t, axis, keepdims), lambda a: np_fn(a, axis, keepdims), [x])
+
+
+@pytest.mark.parametrize("name,mg_fn,np_fn", SOFTMAX_OPS, ids=[o[0] for o in SOFTMAX_OPS])
+@SETTINGS
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_softmax_family(name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObject,
+                        seed: int) -> None:
+    shape = data.draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = _data(seed, shape) * 3
+    _check(lambda t: mg_fn(t, axis), lambda a: np_fn(a, axis), [x])
+
+
+@pytest.mark.parametrize("name,mg_fn,np_fn,domain_b", BINARY, ids=[o[0] for o in BINARY])
+@SETTINGS
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       seed=st.integers(0, 2**16))
+def test_binary_broadcast(name: str, mg_fn: Callable, np_fn: Callable, domain_b, shapes,
+                          seed: int) -> None:
+    sa, sb = shapes.input_shapes
+    a = _data(seed, sa, _positive if name == "pow" else _away_from_zero)
+    b = _data(seed + 1, sb, domain_b or (lambda x: x))
+    _check(mg_fn, np_fn, [a, b])
+
+
+@SETTINGS
+@given(data=st.data(), seed=st.integers(0, 2**16))
+def test_matmul_shapes(data: st.DataObject, seed: int) -> None:
+    m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
+    batch = data.draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=2))
+    kind = data.draw(st.sampled_from(["vv", "mv", "vm", "mm", "batched"]))
+    shapes = {
+        "vv": ((k,), (k,)),
+        "mv": ((m, k), (k,)),
+        "vm": ((k,), (k, n)),
+        "mm": ((m, k), (k, n)),
+        "batched": (batch.input_shapes[0] + (m, k), batch.input_shapes[1] + (k, n)),
+    }[kind]
+    a, b = _data(seed, shapes[0]), _data(seed + 1, shapes[1])
+    _check(lambda x, y: x @ y, np.matmul, [a, b])
+
+
+SHAPE_CASES = [
+    ("reshape", (2, 3, 4), lambda t: t.reshape(4, -1), lambda x: x.reshape(4, -1)),
+    ("reshape_tuple", (6,), lambda t: t.reshape((2, 3)), lambda x: x.reshape(2, 3)),
+    ("transpose", (2, 3, 4), lambda t: t.transpose(2, 0, 1), lambda x: x.transpose(2, 0, 1)),
+    ("transpose_pair", (2, 3, 4), lambda t: t.transpose(0, 2), lambda x: x.swapaxes(0, 2)),
+    ("permute", (2, 3, 4), lambda t: t.permute(1, 2, 0), lambda x: x.transpose(1, 2, 0)),
+    ("T", (3, 4), lambda t: t.T, lambda x: x.T),
+    ("swapaxes_neg", (2, 3, 4), lambda t: t.swapaxes(-1, -3), lambda x: x.swapaxes(-1, -3)),
+    ("unsqueeze", (2, 3), lambda t: t.unsqueeze(-1), lambda x: x[..., None]),
+    ("squeeze", (2, 1, 3, 1), lambda t: t.squeeze(), lambda x: x.squeeze()),
+    ("squeeze_axis", (2, 1, 3), lambda t: t.squeeze(1), lambda x: x.squeeze(1)),
+    ("flatten", (2, 3, 4), lambda t: t.flatten(1), lambda x: x.reshape(2, 12)),
+    ("expand", (3, 1), lambda t: t.expand(2, 3, 4), lambda x: np.broadcast_to(x, (2, 3, 4))),
+    ("expand_keep", (3, 1), lambda t: t.expand(-1, 5), lambda x: np.broadcast_to(x, (3, 5))),
+    ("broadcast_to", (1, 4), lambda t: mg.broadcast_to(t, (3, 4)), lambda x: np.broadcast_to(x, (3, 4))),
+    ("getitem_int", (3, 4), lambda t: t[1], lambda x: x[1]),
+    ("getitem_slice", (5, 4), lambda t: t[1:4:2, ::-1], lambda x: x[1:4:2, ::-1]),
+    ("getitem_none_ellipsis", (2, 3, 4), lambda t: t[..., None, 1], lambda x: x[..., None, 1]),
+    ("getitem_int_array_repeats", (4, 3), lambda t: t[mg.tensor([0, 2, 0, 0])],
+     lambda x: x[[0, 2, 0, 0]]),
+    ("getitem_two_arrays", (4, 3), lambda t: t[[1, 1, 3], [0, 0, 2]],
+     lambda x: x[[1, 1, 3], [0, 0, 2]]),
+    ("getitem_bool_mask", (3, 4), lambda t: t[t > 0], lambda x: x[x > 0]),
+    ("getitem_mixed", (3, 4, 2), lambda t: t[1:, [0, 0, 3]], lambda x: x[1:, [0, 0, 3]]),
+    ("cat_axis1", (2, 3), lambda t: mg.cat([t, t * 2, t[:, :1]], axis=1),
+     lambda x: np.concatenate([x, x * 2, x[:, :1]], axis=1)),
+    ("stack_neg", (2, 3), lambda t: mg.stack([t, t.exp()], axis=-1),
+     lambda x: np.stack([x, np.exp(x)], axis=-1)),
+    ("split_int", (7, 2), lambda t: mg.cat([p * (i + 1) for i, p in enumerate(mg.split(t, 3))]),
+     lambda x: np.concatenate([x[:3], x[3:6] * 2, x[6:] * 3])),
+    ("split_list_unused_piece", (2, 6), lambda t: mg.split(t, [1, 2, 3], axis=1)[2].exp(),
+     lambda x: np.exp(x[:, 3:])),
+    ("chunk", (2, 8), lambda t: mg.chunk(t, 4, axis=-1)[1] * mg.chunk(t, 4, axis=-1)[3],
+     lambda x: x[:, 2:4] * x[:, 6:8]),
+    ("masked_fill", (3, 3), lambda t: t.masked_fill(t < 0, 0.0), lambda x: np.where(x < 0, 0.0, x)),
+]
+
+
+@pytest.mark.parametrize("name,shape,mg_fn,np_fn", SHAPE_CASES, ids=[c[0] for c in SHAPE_CASES])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_shape_and_indexing(name: str, shape, mg_fn, np_fn, seed: int) -> None:
+    _check(mg_fn, np_fn, [_data(seed, shape)])
+
+
+def test_empty_reductions_follow_numpy() -> None:
+    x = _t(np.zeros((0, 3)))
+    s = x.sum(0)
+    np.testing.assert_array_equal(s.numpy(), np.zeros(3))
+    s.sum().backward()
+    assert x.grad.shape == (0, 3)
+    m = x.mean(0)
+    assert np.isnan(m.numpy()).all()
+    with pytest.raises(ValueError, match="Max"):
+        x.max(0)
+
+
+def test_repeated_index_gradient_accumulates() -> None:
+    w = _t(np.arange(12.0).reshape(4, 3))
+    w[mg.tensor([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy()[:, 0], [3, 0, 1, 0])
+
+
+def test_max_ties_share_gradient() -> None:
+    x = _t(np.array([1.0, 3.0, 3.0]))
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0.5, 0.5])
+
+
+def test_comparisons_are_bool_and_untracked() -> None:
+    a = _t(np.array([1.0, 2.0, 3.0]))
+    for out in (a < 2, a <= 2, a > 2, a >= 2, a == 2, a != 2):
+        assert out.dtype == np.bool_
+        assert not out.requires_grad and out.grad_fn is None
+    np.testing.assert_array_equal((a >= 2).numpy(), [False, True, True])
+
+
+def test_argmax_argmin() -> None:
+    x = mg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(x.argmax(1).numpy(), [1, 0])
+    np.testing.assert_array_equal(x.argmin(axis=0).numpy(), [0, 1, 0])
