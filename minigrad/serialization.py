@@ -93,6 +93,12 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a state dict to ``path`` as an ``.npz`` file (no pickle), atomically.
 
@@ -105,13 +111,16 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
-        raise FileNotFoundError(f"save: folder {str(folder)!r} does not exist (saving to {str(target)!r})")
+        raise FileNotFoundError(
+            f"save: folder {str(folder)!r} does not exist (saving to {str(target)!r})"
+        )
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode())  # mkstemp makes 0600 files; use what open() would
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -1,8 +1,14 @@
 """Layers, losses and containers, every one composed from Tensor ops (``mg.nn``)."""
 
-from . import functional
+from . import functional, init, utils
+from .attention import AdditiveAttention, MultiheadAttention
+from .layers import Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "Module", "ModuleList", "Parameter", "Sequential", "functional",
+    "Dropout", "Embedding", "LayerNorm", "Linear", "init", "utils",
+    "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
+    "AdditiveAttention", "MultiheadAttention",
 ]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
 from .. import backend, ops
 from ..tensor import Tensor
 
@@ -55,3 +60,302 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     keep = gen.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None) >= p
     scale = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return x * Tensor._from_array(scale)
+
+
+# ---------------------------------------------------------------- losses and lookups
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_float(op: str, name: str, t: Tensor) -> None:
+    if t.data.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: {name} must be a floating tensor, got dtype {t.data.dtype} (shape {t.shape})"
+        )
+
+
+def _raw(op: str, name: str, value: Any, like: Tensor) -> Any:
+    """The array behind ``value`` (Tensor, array or list), on ``like``'s device."""
+    data = value.data if isinstance(value, Tensor) else value
+    if not backend.is_array(data):
+        data = np.asarray(data)
+    if backend.device_of(data) != like.device:
+        raise RuntimeError(
+            f"{op}: {name} is on {backend.device_of(data)} but the input is on {like.device}; "
+            "move it with .to(device) first"
+        )
+    return data
+
+
+def _float_tensor(op: str, name: str, value: Any, like: Tensor) -> Tensor:
+    """``value`` as a Tensor in ``like``'s float dtype (Tensors are used as they are)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(_raw(op, name, value, like), dtype=like.dtype)
+
+
+def _class_last(x: Tensor) -> Tensor:
+    """``(N, C, d1, ..., dk)`` -> ``(N * d1 * ... * dk, C)``; ``(C,)`` -> ``(1, C)``."""
+    if x.ndim == 1:
+        return x.reshape(1, x.shape[0])
+    if x.ndim > 2:
+        x = x.permute(0, *range(2, x.ndim), 1)
+    return x.reshape(-1, x.shape[-1])
+
+
+def _check_targets(op: str, inp: Tensor, target: Any, ignore_index: int) -> Any:
+    """Validate class-index targets; returns them flat, ``(M,)``."""
+    expected = () if inp.ndim == 1 else (inp.shape[0], *inp.shape[2:])
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: target must hold integer class indices (or, for cross_entropy, float "
+            f"probabilities shaped like the input {inp.shape}), got dtype {target.dtype} "
+            f"with shape {tuple(target.shape)}"
+        )
+    if tuple(target.shape) != expected:
+        raise ValueError(
+            f"{op}: input of shape {inp.shape} needs a target of shape {expected}, "
+            f"got {tuple(target.shape)}"
+        )
+    num_classes = inp.shape[0] if inp.ndim == 1 else inp.shape[1]
+    xp = backend.xp_of(target)
+    flat = target.reshape(-1)
+    bad = ((flat < 0) | (flat >= num_classes)) & (flat != ignore_index)
+    if bool(bad.any()):
+        value = int(flat[xp.argmax(bad)])
+        raise IndexError(
+            f"{op}: target value {value} is out of range: expected class indices in "
+            f"[0, {num_classes - 1}] for {num_classes} classes, or ignore_index={ignore_index}"
+        )
+    return flat
+
+
+def _class_weight(op: str, weight: Any, num_classes: int, like: Tensor) -> Any:
+    """Per-class rescaling weights as a ``(C,)`` array in the input's dtype, or None."""
+    if weight is None:
+        return None
+    w = _raw(op, "weight", weight, like)
+    if tuple(w.shape) != (num_classes,):
+        raise ValueError(
+            f"{op}: weight must have shape ({num_classes},) (one per class), got {tuple(w.shape)}"
+        )
+    return w.astype(like.data.dtype, copy=False)
+
+
+def _nll_terms(
+    logp: Tensor, target: Any, weight: Any, ignore_index: int
+) -> tuple[Tensor, Any, Any]:
+    """Per-element ``-w[t] * logp[i, t]`` for flat ``logp (M, C)``, ``target (M,)``.
+
+    Returns the loss terms, the per-element weights (0 where ignored) and the mask of
+    kept elements.
+    """
+    xp = backend.xp_of(logp.data)
+    keep = target != ignore_index
+    safe = xp.where(keep, target, 0)
+    picked = logp[xp.arange(logp.shape[0]), safe]
+    w = keep.astype(logp.data.dtype)
+    if weight is not None:
+        w = w * weight[safe]
+    return -picked * w, w, keep
+
+
+def _reduce(loss: Tensor, reduction: str, denom: Any = None) -> Tensor:
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return total / (loss.data.size if denom is None else denom)
+
+
+def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``.
+
+    ``input`` ``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)``; ``target`` ``(N,)``,
+    ``(N, d1, ...)`` or ``()``. Targets equal to ``ignore_index`` add nothing; ``mean``
+    divides by the summed weights of the kept targets (their count without ``weight``).
+    ``reduction="none"`` returns the target's shape.
+    """
+    op = "nll_loss"
+    _check_reduction(op, reduction)
+    _check_float(op, "input", input)
+    if input.ndim == 0:
+        raise ValueError(
+            f"{op}: input must have at least 1 dimension (classes), got shape {input.shape}"
+        )
+    raw = _raw(op, "target", target, input)
+    flat = _check_targets(op, input, raw, ignore_index)
+    w = _class_weight(op, weight, input.shape[0 if input.ndim == 1 else 1], input)
+    terms, wsum, _ = _nll_terms(_class_last(input), flat, w, ignore_index)
+    if reduction == "none":
+        return terms.reshape(*raw.shape)
+    return _reduce(terms, reduction, wsum.sum())
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy between logits ``input`` and ``target`` (PyTorch's semantics).
+
+    ``input``: logits ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)``. ``target``:
+    class indices ``(N,)`` / ``(N, d1, ...)`` / ``()`` (integers in ``[0, C)`` or
+    ``ignore_index``), or class probabilities of the input's shape. ``weight``: ``(C,)``
+    per-class rescaling. ``label_smoothing`` mixes the target with the uniform
+    distribution: ``(1 - eps) * nll + eps / C * sum_c(-log p_c)``. Computed with a stable
+    log-softmax; ``reduction="none"`` gives one loss per target element.
+    """
+    op = "cross_entropy"
+    _check_reduction(op, reduction)
+    _check_float(op, "input", input)
+    if input.ndim == 0:
+        raise ValueError(
+            f"{op}: input must have at least 1 dimension (classes), got shape {input.shape}"
+        )
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}"
+        )
+    class_axis = 0 if input.ndim == 1 else 1
+    num_classes = input.shape[class_axis]
+    w = _class_weight(op, weight, num_classes, input)
+    logp = _class_last(log_softmax(input, class_axis))
+    raw = _raw(op, "target", target, input)
+    if raw.dtype.kind == "f":
+        soft = target if isinstance(target, Tensor) else raw
+        return _soft_cross_entropy(input, soft, logp, w, reduction, label_smoothing)
+    flat = _check_targets(op, input, raw, ignore_index)
+    terms, wsum, keep = _nll_terms(logp, flat, w, ignore_index)
+    if label_smoothing > 0:
+        smooth = -(logp if w is None else logp * w).sum(axis=1) * keep.astype(logp.data.dtype)
+        terms = terms * (1 - label_smoothing) + smooth * (label_smoothing / num_classes)
+    if reduction == "none":
+        return terms.reshape(*raw.shape)
+    return _reduce(terms, reduction, wsum.sum())
+
+
+def _soft_cross_entropy(input: Tensor, target: Any, logp: Tensor, w: Any, reduction: str,
+                        label_smoothing: float) -> Tensor:
+    """Cross entropy against class probabilities ``target`` (same shape as ``input``)."""
+    op = "cross_entropy"
+    if tuple(target.shape) != input.shape:
+        raise ValueError(
+            f"{op}: float targets are class probabilities and must have the input's shape "
+            f"{input.shape}, got {tuple(target.shape)}"
+        )
+    t = _float_tensor(op, "target", target, input)
+    t = _class_last(t)
+    if label_smoothing > 0:
+        t = t * (1 - label_smoothing) + label_smoothing / logp.shape[1]
+    prod = logp * t if w is None else logp * t * w
+    terms = -prod.sum(axis=1)
+    if reduction == "none":
+        return terms.reshape(*(() if input.ndim == 1 else (input.shape[0], *input.shape[2:])))
+    return _reduce(terms, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Squared error ``(input - target) ** 2``; both of the same shape."""
+    op = "mse_loss"
+    _check_reduction(op, reduction)
+    target = _same_shape_target(op, input, target)
+    return _reduce((input - target) ** 2, reduction)
+
+
+def _same_shape_target(op: str, input: Tensor, target: Any) -> Tensor:
+    _check_float(op, "input", input)
+    t = _float_tensor(op, "target", target, input)
+    if t.shape != input.shape:
+        raise ValueError(f"{op}: target shape {t.shape} must equal input shape {input.shape}")
+    return t
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Tensor:
+    """Sigmoid + binary cross entropy in one stable expression.
+
+    ``loss = (1 - y) * x + (1 + (pos_weight - 1) * y) * log(1 + exp(-x))``, with
+    ``log(1 + exp(-x))`` computed as ``m + log(exp(-m) + exp(-x - m))``, ``m = max(-x, 0)``.
+    ``input`` and ``target`` share a shape; ``weight`` broadcasts against it and
+    ``pos_weight`` against its last (class) dimension.
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    y = _same_shape_target(op, input, target)
+    m = (-input).relu()
+    log_sig = ((-m).exp() + (-input - m).exp()).log() + m
+    if pos_weight is not None:
+        pw = _float_tensor(op, "pos_weight", pos_weight, input)
+        log_sig = log_sig * ((pw - 1) * y + 1)
+    loss = (1 - y) * input + log_sig
+    if weight is not None:
+        loss = loss * _float_tensor(op, "weight", weight, input)
+    return _reduce(loss, reduction)
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight (num_embeddings, dim)`` at integer indices ``input (*)`` -> ``(*, dim)``.
+
+    The row ``padding_idx`` is looked up as usual but receives no gradient.
+    """
+    op = "embedding"
+    if weight.ndim != 2:
+        raise ValueError(
+            f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}"
+        )
+    idx = _raw(op, "input", input, weight)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: indices must be integers, got dtype {idx.dtype} with shape {tuple(idx.shape)}"
+        )
+    num = weight.shape[0]
+    bad = (idx < 0) | (idx >= num)
+    if bool(bad.any()):
+        value = int(idx.reshape(-1)[backend.xp_of(idx).argmax(bad.reshape(-1))])
+        raise IndexError(
+            f"{op}: index {value} is out of range for an embedding table of {num} rows "
+            f"(valid: 0..{num - 1})"
+        )
+    out = weight[idx]
+    if padding_idx is None:
+        return out
+    pad = padding_idx % num
+    mask = (idx == pad)[..., None]
+    if not bool(mask.any()):
+        return out
+    return ops.where(Tensor(mask), out.detach(), out)
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims of ``input (*, *normalized_shape)``:
+    ``(x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance."""
+    op = "layer_norm"
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    _check_float(op, "input", input)
+    k = len(shape)
+    if k == 0 or input.shape[input.ndim - k:] != shape or input.ndim < k:
+        raise ValueError(
+            f"{op}: input of shape {input.shape} does not end with normalized_shape {shape}"
+        )
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != shape:
+            raise ValueError(
+                f"{op}: {name} must have shape normalized_shape {shape}, got {p.shape}"
+            )
+    axes = tuple(range(input.ndim - k, input.ndim))
+    centered = input - input.mean(axis=axes, keepdims=True)
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+from .sdpa import scaled_dot_product_attention  # noqa: E402,F401  (issue 4 owns sdpa.py)

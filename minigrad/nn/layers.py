@@ -16,11 +16,13 @@ from . import init
 from .module import Module, Parameter
 
 
-def _empty(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    """An uninitialised Parameter on ``device`` (default device and float dtype if None)."""
+def _new_param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
+    """A zero Parameter for the caller to initialise, on ``device`` with ``dtype``
+    (the default device and float dtype where None)."""
     dev = backend.normalize_device(device)
     dt = backend.get_default_dtype() if dtype is None else dtype
-    return Parameter(backend.get_xp(dev).empty(shape, dtype=dt))
+    data = backend.get_xp(dev).zeros(shape, dtype=dt)
+    return Parameter(data)
 
 
 def _check_size(layer: str, **sizes: int) -> None:
@@ -36,14 +38,20 @@ class Linear(Module):
     start as U(-1/sqrt(in_features), 1/sqrt(in_features)), as in PyTorch.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         _check_size("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _empty((out_features, in_features), device, dtype)
-        self.bias = _empty((out_features,), device, dtype) if bias else None
+        self.weight = _new_param((out_features, in_features), device, dtype)
+        self.bias = _new_param((out_features,), device, dtype) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -57,7 +65,8 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
 
 class Embedding(Module):
@@ -67,8 +76,14 @@ class Embedding(Module):
     ``padding_idx`` (negative counts from the end) starts at zero and gets no gradient.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         _check_size("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
@@ -81,7 +96,7 @@ class Embedding(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
-        self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
+        self.weight = _new_param((num_embeddings, embedding_dim), device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -123,17 +138,25 @@ class LayerNorm(Module):
     both of shape ``normalized_shape``.
     """
 
-    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         _check_size("LayerNorm", **{f"normalized_shape[{i}]": s for i, s in enumerate(shape)})
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        self.weight = _empty(shape, device, dtype) if elementwise_affine else None
-        self.bias = _empty(shape, device, dtype) if elementwise_affine and bias else None
+        self.weight = _new_param(shape, device, dtype) if elementwise_affine else None
+        self.bias = _new_param(shape, device, dtype) if elementwise_affine and bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -147,4 +170,6 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

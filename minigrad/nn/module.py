@@ -20,7 +20,9 @@ class Parameter(Tensor):
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        super().__init__(data, requires_grad=requires_grad)
+        # An array keeps its dtype (a float64 model stays float64); lists get the default.
+        dtype = data.dtype if hasattr(data, "dtype") else None
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -23,8 +23,12 @@ def _norm(array: object, norm_type: float) -> float:
     return float(value)
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
     """Scale all gradients together so that their total norm is at most ``max_norm``.
 
     The total norm is the ``norm_type``-norm of the per-parameter gradient norms (as if
@@ -39,7 +43,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         raise ValueError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
-        return Tensor(np.asarray(0.0, dtype=backend.get_default_dtype()))
+        return Tensor(np.asarray(0.0), dtype=backend.get_default_dtype())
     norms = [_norm(g.data, norm_type) for g in grads]
     if math.isinf(norm_type):
         total = max(norms)
@@ -48,10 +52,11 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
-            f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to skip this check"
+            f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False "
+            "to skip this check"
         )
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for g in grads:
             g.data = g.data * coef
-    return Tensor(np.asarray(total, dtype=grads[0].data.dtype), device=grads[0].device)
+    return Tensor(np.asarray(total), dtype=grads[0].data.dtype, device=grads[0].device)

@@ -12,12 +12,12 @@ from .optimizer import Optimizer, ParamsT
 class Adam(Optimizer):
     """PyTorch's Adam. Per parameter, at step ``t`` with gradient ``g``::
 
-        g = g + weight_decay * p                      (Adam: L2 penalty in the gradient)
-        p = p * (1 - lr * weight_decay)               (AdamW instead: decoupled decay)
-        m = m + (1 - beta1) * (g - m)
-        v = beta2 * v + (1 - beta2) * g * g
-        v_hat = max(v_hat, v) if amsgrad else v
-        p = p - lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
+    g = g + weight_decay * p                      (Adam: L2 penalty in the gradient)
+    p = p * (1 - lr * weight_decay)               (AdamW instead: decoupled decay)
+    m = m + (1 - beta1) * (g - m)
+    v = beta2 * v + (1 - beta2) * g * g
+    v_hat = max(v_hat, v) if amsgrad else v
+    p = p - lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
     """
 
     _decoupled = False
@@ -33,8 +33,14 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
@@ -43,7 +49,9 @@ class Adam(Optimizer):
             raise ValueError(f"{self._name}: invalid epsilon value: {group['eps']}")
         betas = tuple(group["betas"])
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{self._name}: invalid betas {group['betas']}: expected two values in [0, 1)")
+            raise ValueError(
+                f"{self._name}: invalid betas {group['betas']}: expected two values in [0, 1)"
+            )
         group["betas"] = betas
 
     def step(self) -> None:
@@ -58,7 +66,7 @@ class Adam(Optimizer):
                 if maximize:
                     g = -g
                 xp = backend.xp_of(p.data)
-                state = self.state.setdefault(id(p), {})
+                state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = xp.zeros_like(p.data)

@@ -31,13 +31,13 @@ class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts) and per-parameter ``state``.
 
     Subclasses pass their ``defaults`` to ``__init__`` and define ``step()``, which
-    updates every parameter that has a gradient.
-    ``state`` maps ``id(param)`` to a dict of arrays and the step count.
+    updates every parameter that has a gradient. ``state`` maps each parameter (hashed
+    by identity) to a dict of arrays and its step count: ``optimizer.state[p]``.
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -60,7 +60,9 @@ class Optimizer:
         """Add a group ``{"params": [...], **hyperparameters}``; missing options take the
         optimizer's defaults. A parameter may belong to only one group."""
         if not isinstance(param_group, dict):
-            raise TypeError(f"{self._name}.add_param_group: expected a dict, got {type(param_group).__name__}")
+            raise TypeError(
+                f"{self._name}.add_param_group: expected a dict, got {type(param_group).__name__}"
+            )
         group = dict(param_group)
         params = group.get("params")
         if params is None:
@@ -73,16 +75,25 @@ class Optimizer:
                     f"is a {type(p).__name__}"
                 )
             if not p.is_leaf:
-                raise ValueError(f"{self._name}: can't optimize a non-leaf Tensor (parameter {i}, shape {tuple(p.shape)})")
+                raise ValueError(
+                    f"{self._name}: can't optimize a non-leaf Tensor "
+                    f"(parameter {i}, shape {tuple(p.shape)})"
+                )
         group["params"] = params
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError(f"{self._name}: parameter group didn't specify a value of required option {name!r}")
+                raise ValueError(
+                    f"{self._name}: parameter group didn't specify a value of required "
+                    f"option {name!r}"
+                )
             group.setdefault(name, default)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids) or seen.intersection(ids):
-            raise ValueError(f"{self._name}: some parameters appear in more than one parameter group (or twice in one)")
+            raise ValueError(
+                f"{self._name}: some parameters appear in more than one parameter group "
+                "(or twice in one)"
+            )
         self._check_group(group)
         self.param_groups.append(group)
 
@@ -121,9 +132,10 @@ class Optimizer:
             packed["params"] = []
             for p in group["params"]:
                 packed["params"].append(index)
-                if id(p) in self.state:
+                if p in self.state:
                     state[index] = {
-                        k: (v.copy() if backend.is_array(v) else v) for k, v in self.state[id(p)].items()
+                        k: (v.copy() if backend.is_array(v) else v)
+                        for k, v in self.state[p].items()
                     }
                 index += 1
             groups.append(packed)
@@ -139,7 +151,8 @@ class Optimizer:
 
         sd = dict(state_dict)
         if "state" not in sd and "param_groups" not in sd:
-            sd = unflatten(sd)
+            sd = unflatten(sd)  # the flat dict of mg.load; an empty state leaves no keys
+            sd.setdefault("state", {})
         for key in ("state", "param_groups"):
             if key not in sd:
                 raise KeyError(f"{self._name}.load_state_dict: missing key {key!r}")
@@ -153,7 +166,9 @@ class Optimizer:
         new_groups = []
         for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if "params" not in saved:
-                raise KeyError(f"{self._name}.load_state_dict: missing key 'param_groups/{gi}/params'")
+                raise KeyError(
+                    f"{self._name}.load_state_dict: missing key 'param_groups/{gi}/params'"
+                )
             saved_ids = [int(i) for i in np.asarray(saved["params"]).reshape(-1).tolist()]
             if len(saved_ids) != len(group["params"]):
                 raise ValueError(
@@ -168,19 +183,26 @@ class Optimizer:
                     new_group[k] = group[k]
             new_group["params"] = group["params"]
             new_groups.append(new_group)
-        new_state: dict[int, dict[str, Any]] = {}
+        new_state: dict[Tensor, dict[str, Any]] = {}
         for raw_index, entry in _as_dict(sd["state"]).items():
             index = int(raw_index)
             if index not in index_to_param:
-                raise KeyError(f"{self._name}.load_state_dict: state for parameter {index}, which no group lists")
+                raise KeyError(
+                    f"{self._name}.load_state_dict: state for parameter {index}, "
+                    "which no group lists"
+                )
             p = index_to_param[index]
-            new_state[id(p)] = {name: self._load_state_value(index, name, value, p) for name, value in entry.items()}
+            new_state[p] = {
+                name: self._load_state_value(index, name, value, p) for name, value in entry.items()
+            }
         self.param_groups = new_groups
         self.state = new_state
 
     def _load_state_value(self, index: int, name: str, value: Any, p: Tensor) -> Any:
         if name == "step":
-            return int(np.asarray(backend.to_device(value, "cpu")) if backend.is_array(value) else value)
+            return int(
+                np.asarray(backend.to_device(value, "cpu")) if backend.is_array(value) else value
+            )
         data = value.data if isinstance(value, Tensor) else value
         if not backend.is_array(data):
             data = np.asarray(data)

@@ -21,7 +21,9 @@ def load_cases(name: str) -> dict[str, dict[str, np.ndarray]]:
 
 def options(case: dict[str, np.ndarray]) -> dict[str, object]:
     """The ``opt_*`` fields as keyword arguments (0-d arrays become Python values)."""
-    return {k[4:]: (v.item() if v.ndim == 0 else v) for k, v in case.items() if k.startswith("opt_")}
+    return {
+        k[4:]: (v.item() if v.ndim == 0 else v) for k, v in case.items() if k.startswith("opt_")
+    }
 
 
 def assert_close(actual: object, expected: np.ndarray, what: str = "") -> None:

@@ -21,7 +21,9 @@ def test_clip_grad_norm_matches_pytorch(case: str) -> None:
         p.grad = mg.tensor(c[f"grad{i}"], dtype=np.float64)
         params.append(p)
     unused = mg.tensor(np.zeros(2), requires_grad=True)  # no grad: skipped
-    total = clip_grad_norm_([*params, unused], float(c["max_norm"]), norm_type=float(c["norm_type"]))
+    total = clip_grad_norm_(
+        [*params, unused], float(c["max_norm"]), norm_type=float(c["norm_type"])
+    )
     assert isinstance(total, mg.Tensor) and total.dtype == np.float64
     assert_close(total.numpy(), c["total"])
     for i, p in enumerate(params):

@@ -140,10 +140,19 @@ def test_layer_gradchecks() -> None:
     assert mg.autograd.gradcheck(lambda a, w, b: F.linear(a, w, b), [x, lin.weight, lin.bias])
     ln = nn.LayerNorm(3, dtype=F64)
     ln.load_state_dict({"weight": rng.normal(size=3), "bias": rng.normal(size=3)})
-    assert mg.autograd.gradcheck(lambda a, w, b: F.layer_norm(a, (3,), w, b), [x, ln.weight, ln.bias])
-    emb = nn.Embedding(5, 3, padding_idx=1, dtype=F64)
+    assert mg.autograd.gradcheck(
+        lambda a, w, b: F.layer_norm(a, (3,), w, b), [x, ln.weight, ln.bias]
+    )
+    emb = nn.Embedding(5, 3, dtype=F64)  # padding_idx withholds a true gradient by design
     idx = np.array([[1, 2, 2], [4, 0, 1]])
-    assert mg.autograd.gradcheck(lambda w: F.embedding(idx, w, padding_idx=1), [emb.weight])
+    assert mg.autograd.gradcheck(lambda w: F.embedding(idx, w), [emb.weight])
+    drop = nn.Dropout(0.4)
+
+    def dropped(a: mg.Tensor) -> mg.Tensor:
+        mg.manual_seed(5)  # the same mask on every evaluation
+        return drop(a)
+
+    assert mg.autograd.gradcheck(dropped, [x])
 
 
 def test_layer_input_errors_name_layer_and_shapes() -> None:
@@ -158,7 +167,10 @@ def test_layer_input_errors_name_layer_and_shapes() -> None:
     with pytest.raises(ValueError, match="padding_idx 9"):
         nn.Embedding(4, 2, padding_idx=9)
     ln = nn.LayerNorm((2, 3))
-    with pytest.raises(ValueError, match=r"layer_norm: input of shape \(4, 3, 2\) does not end with normalized_shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer_norm: input of shape \(4, 3, 2\) does not end with normalized_shape \(2, 3\)",
+    ):
         ln(mg.zeros(4, 3, 2))
     with pytest.raises(ValueError, match="Linear: in_features must be a non-negative int"):
         nn.Linear(-1, 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from nn_reference import assert_close, load_cases, options
@@ -25,7 +27,7 @@ def _kwargs(case: dict[str, np.ndarray]) -> dict[str, object]:
     return {k: (_f64(v) if isinstance(v, np.ndarray) else v) for k, v in options(case).items()}
 
 
-def _check(fn, case: dict[str, np.ndarray]) -> None:  # noqa: ANN001
+def _check(fn: Callable[..., mg.Tensor], case: dict[str, np.ndarray]) -> None:
     x = _f64(case["input"], grad=True)
     soft = case["target"].dtype.kind == "f"
     target = _f64(case["target"], grad=True) if soft else case["target"]
@@ -57,12 +59,26 @@ def test_cross_entropy_is_stable_for_huge_logits() -> None:
     assert np.all(np.isfinite(x.grad.numpy()))
 
 
+def test_cross_entropy_accepts_lists_as_targets() -> None:
+    x = mg.tensor([[1.0, 2.0, 0.5], [0.1, -1.0, 0.3]], dtype=np.float64)
+    by_index = F.cross_entropy(x, [1, 0]).item()
+    by_probs = F.cross_entropy(x, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]).item()
+    assert by_index == pytest.approx(by_probs, rel=1e-12)
+    logp = np.log(np.exp(x.numpy()) / np.exp(x.numpy()).sum(1, keepdims=True))
+    assert by_index == pytest.approx(-(logp[0, 1] + logp[1, 0]) / 2, rel=1e-12)
+
+
 def test_losses_keep_float32() -> None:
-    x = mg.tensor(np.random.default_rng(0).normal(size=(4, 3)), dtype=np.float32, requires_grad=True)
+    x = mg.tensor(
+        np.random.default_rng(0).normal(size=(4, 3)), dtype=np.float32, requires_grad=True
+    )
     t = np.array([0, 2, 1, 2])
-    for loss in (F.cross_entropy(x, t, label_smoothing=0.1, weight=np.ones(3, np.float32)),
-                 F.nll_loss(x.log_softmax(1), t), F.mse_loss(x, mg.zeros(4, 3)),
-                 F.binary_cross_entropy_with_logits(x, mg.ones(4, 3))):
+    for loss in (
+        F.cross_entropy(x, t, label_smoothing=0.1, weight=np.ones(3, np.float32)),
+        F.nll_loss(x.log_softmax(1), t),
+        F.mse_loss(x, mg.zeros(4, 3)),
+        F.binary_cross_entropy_with_logits(x, mg.ones(4, 3)),
+    ):
         assert loss.dtype == np.float32
         loss.backward()
         assert x.grad.dtype == np.float32
@@ -75,7 +91,7 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_pytorch() -> None:
 
 
 @pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss])
-def test_out_of_range_target_names_op_value_and_range(fn) -> None:  # noqa: ANN001
+def test_out_of_range_target_names_op_value_and_range(fn: Callable[..., mg.Tensor]) -> None:
     x = mg.tensor(np.zeros((3, 4)))
     target = np.array([0, 7, 1])
     with pytest.raises(IndexError, match=rf"{fn.__name__}: target value 7 .*\[0, 3\]"):
@@ -87,7 +103,10 @@ def test_out_of_range_target_names_op_value_and_range(fn) -> None:  # noqa: ANN0
 
 def test_cross_entropy_rejects_bad_shapes_dtypes_and_options() -> None:
     x = mg.tensor(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"cross_entropy: input of shape \(3, 4\) needs a target of shape \(3,\), got \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"cross_entropy: input of shape \(3, 4\) needs a target of shape \(3,\), got \(2,\)",
+    ):
         F.cross_entropy(x, np.array([0, 1]))
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none', got 'avg'"):
         F.cross_entropy(x, np.array([0, 1, 2]), reduction="avg")
@@ -95,7 +114,9 @@ def test_cross_entropy_rejects_bad_shapes_dtypes_and_options() -> None:
         F.cross_entropy(x, np.array([0, 1, 2]), label_smoothing=1.5)
     with pytest.raises(ValueError, match=r"probabilities .* shape \(3, 4\), got \(3, 2\)"):
         F.cross_entropy(x, np.zeros((3, 2)))
-    with pytest.raises(TypeError, match="cross_entropy: input must be a floating tensor, got dtype int64"):
+    with pytest.raises(
+        TypeError, match="cross_entropy: input must be a floating tensor, got dtype int64"
+    ):
         F.cross_entropy(mg.tensor(np.zeros((3, 4), np.int64)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
         F.cross_entropy(x, np.array([0, 1, 2]), weight=np.ones(3))
@@ -103,7 +124,9 @@ def test_cross_entropy_rejects_bad_shapes_dtypes_and_options() -> None:
 
 def test_mse_and_bce_reject_mismatched_shapes() -> None:
     x = mg.tensor(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"mse_loss: target shape \(4,\) must equal input shape \(3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"mse_loss: target shape \(4,\) must equal input shape \(3, 4\)"
+    ):
         F.mse_loss(x, mg.zeros(4))
     with pytest.raises(ValueError, match="binary_cross_entropy_with_logits: target shape"):
         F.binary_cross_entropy_with_logits(x, mg.zeros(3))
@@ -115,11 +138,15 @@ def test_loss_gradchecks() -> None:
     t = np.array([[0, 1], [2, -100], [1, 1], [0, 2]])
     probs = rng.random((4, 3, 2))
     assert mg.autograd.gradcheck(
-        lambda a: F.cross_entropy(a, t, label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5])), [x])
+        lambda a: F.cross_entropy(a, t, label_smoothing=0.2, weight=np.array([1.0, 2.0, 0.5])), [x]
+    )
     assert mg.autograd.gradcheck(lambda a, p: F.cross_entropy(a, p), [x, _f64(probs, grad=True)])
     assert mg.autograd.gradcheck(lambda a: F.nll_loss(a, t, reduction="sum"), [x])
     y = _f64(rng.normal(size=(4, 3, 2)), grad=True)
     assert mg.autograd.gradcheck(lambda a, b: F.mse_loss(a, b), [x, y])
     assert mg.autograd.gradcheck(
-        lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=_f64(np.array([0.5, 3.0]))),
-        [x, _f64(probs, grad=True)])
+        lambda a, b: F.binary_cross_entropy_with_logits(
+            a, b, pos_weight=_f64(np.array([0.5, 3.0]))
+        ),
+        [x, _f64(probs, grad=True)],
+    )
