@@ -426,4 +426,7 @@ def _to_array(data: Any, dtype: Any, device: str | None) -> Any:
     return backend.to_device(array, target)
 
 
+from .autograd import function as _function  # noqa: E402
+
+_function._Tensor = Tensor
 from . import ops  # noqa: E402  (ops need Tensor defined first)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .context import set_grad_enabled, state
-from .function import Function, _check_finite
+from .function import Function, _check_finite, _wrap
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -195,6 +195,4 @@ def _accumulate(buffers: dict, key: tuple, g: Tensor, create_graph: bool) -> Non
 
 
 def _detached(array: Any) -> Tensor:
-    from .function import _wrap
-
     return _wrap(array, None, 0)

@@ -49,7 +49,7 @@ class Function:
         if attrs:
             fn.__dict__.update(attrs)
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1:
+        if len(arrays) > 1:  # cheap same-device check: numpy arrays all share one type
             first = type(arrays[0])
             for a in arrays[1:]:
                 if type(a) is not first or (first is not np.ndarray and a.device != arrays[0].device):
@@ -131,10 +131,11 @@ class OpError(ValueError, RuntimeError):
     ``ValueError`` (Python's convention) or ``RuntimeError`` (PyTorch's)."""
 
 
-def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
-    from ..tensor import Tensor
+_Tensor: Any = None  # minigrad.tensor.Tensor, bound by tensor.py (it imports this module)
 
-    t = Tensor.__new__(Tensor)
+
+def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
+    t = _Tensor.__new__(_Tensor)
     if type(array) is not np.ndarray and isinstance(array, np.generic):
         array = np.asarray(array)
     t.data = array
