@@ -1,0 +1,35 @@
+"""The `minigrad` console command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from minigrad.cli import main
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "graph", "bench"):
+        assert command in out
+
+
+def test_unknown_command_fails_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_bench_runs_a_tiny_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--cells", "lstm,gru", "--config", "2", "3", "4", "5", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "GFLOP/s" in out
+    assert out.count("(2, 3, 4, 5)") == 2
+
+
+def test_console_script_entry_point_runs() -> None:
+    result = subprocess.run([sys.executable, "-m", "minigrad.cli", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "usage: minigrad" in result.stdout
