@@ -6,6 +6,7 @@ from . import (  # noqa: E402
     nn,  # noqa: E402,I001  (nn builds on everything above)
     optim,
     serialization,
+    viz,  # noqa: E402,I001  (viz reads graphs; imports autograd and tensor only)
 )
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
 from .backend import (
@@ -65,8 +66,6 @@ from .ops import (
 )
 from .serialization import load, save  # noqa: E402
 from .tensor import Tensor
-
-from . import viz  # noqa: E402,I001  (viz reads graphs; imports autograd and tensor only)
 
 clamp = clip
 

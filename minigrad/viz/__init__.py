@@ -1,0 +1,14 @@
+"""Pictures of the recorded graph (``mg.viz``): the unrolled BPTT graph, one cluster per step.
+
+``to_dot`` writes DOT text in pure Python; ``draw_graph`` wraps it in a
+``graphviz.Digraph``; ``render_to_file`` writes ``.svg``/``.png``/``.pdf``/``.dot``.
+"""
+
+from .dot import to_dot
+from .graph import GraphModel, build_graph
+from .render import GraphvizMissingWarning, draw_graph, render_to_file
+
+__all__ = [
+    "GraphModel", "GraphvizMissingWarning", "build_graph", "draw_graph", "render_to_file",
+    "to_dot",
+]
