@@ -9,6 +9,7 @@ in the same run. Tiny tensors make the framework's own Python cost the whole cos
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -80,7 +81,7 @@ def main() -> None:
         t_np = _time(np_fn, args.repeat, args.number)
         line = f"{name:<12}{t_mg * 1e6:>10.1f}{t_np * 1e6:>11.1f}"
         if torch is not None:
-            t_t = _time(lambda: torch_fn(ta, tb), args.repeat, args.number)
+            t_t = _time(functools.partial(torch_fn, ta, tb), args.repeat, args.number)
             ratios.append(t_mg / t_t)
             line += f"{t_t * 1e6:>10.1f}{t_mg / t_t:>10.2f}"
         print(line)

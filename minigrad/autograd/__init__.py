@@ -1,7 +1,12 @@
 """Graph recording, the backward engine, scopes and checks (``mg.autograd``)."""
 
 from .context import (
-    current_scope, detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad,
+    current_scope,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
     set_grad_enabled,
 )
 from .function import Function, OpError

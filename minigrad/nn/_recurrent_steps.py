@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import minigrad as mg
-from minigrad.tensor import Tensor
+from ..autograd import name_scope
+from ..ops import chunk, split, where
+from ..tensor import Tensor
 
 State = tuple[Tensor, ...]
 
@@ -36,7 +37,7 @@ def lstm_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hn: Tensor | None) -> 
     ``c' = f * c + i * g``; ``h' = o * tanh(c')``.
     """
     h, c = state
-    i, f, g, o = mg.chunk(gi + h @ w_hh_t, 4, axis=-1)
+    i, f, g, o = chunk(gi + h @ w_hh_t, 4, axis=-1)
     c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
     return o.sigmoid() * c_new.tanh(), c_new
 
@@ -49,9 +50,9 @@ def gru_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hn: Tensor | None) -> S
     """
     h = state[0]
     hidden = gi.shape[-1] // 3
-    gi_rz, gi_n = mg.split(gi, [2 * hidden, hidden], axis=-1)
-    gh_rz, gh_n = mg.split(h @ w_hh_t, [2 * hidden, hidden], axis=-1)
-    r, z = mg.chunk((gi_rz + gh_rz).sigmoid(), 2, axis=-1)
+    gi_rz, gi_n = split(gi, [2 * hidden, hidden], axis=-1)
+    gh_rz, gh_n = split(h @ w_hh_t, [2 * hidden, hidden], axis=-1)
+    r, z = chunk((gi_rz + gh_rz).sigmoid(), 2, axis=-1)
     if b_hn is not None:
         gh_n = gh_n + b_hn
     n = (gi_n + r * gh_n).tanh()
@@ -91,10 +92,10 @@ def run_direction(
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     outputs: list[Tensor] = [state[0]] * steps
     for t in order:
-        with mg.name_scope(f"t{t}"):
+        with name_scope(f"t{t}"):
             new = step(gi_steps[t], state, w_hh_t, b_hn)
             if masks is not None:
-                new = tuple(mg.where(masks[t], n, s) for n, s in zip(new, state))
+                new = tuple(where(masks[t], n, s) for n, s in zip(new, state))
             state = new
             outputs[t] = state[0]
     return outputs, state

@@ -170,7 +170,8 @@ class Module:
 
     def to(self, device_or_dtype: Any) -> Module:
         """Move (or cast) every parameter and buffer in place; returns self."""
-        is_device = isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in ("cpu", "cuda", "gpu")
+        is_device = (isinstance(device_or_dtype, str)
+                     and device_or_dtype.split(":")[0] in ("cpu", "cuda", "gpu"))
         for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
             if is_device:
                 dev = backend.normalize_device(device_or_dtype)

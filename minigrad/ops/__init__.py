@@ -16,14 +16,46 @@ composed from them.
 from .broadcast import broadcast_to, expand, sum_to
 from .device import to_device
 from .elementwise import (
-    abs, add, as_tensor_like, cast, clip, div, eq, exp, ge, gt, le, log, logical_not, lt,
-    masked_fill, mul, ne, neg, pow, relu, sigmoid, sqrt, sub, tanh, where,
+    abs,
+    add,
+    as_tensor_like,
+    cast,
+    clip,
+    div,
+    eq,
+    exp,
+    ge,
+    gt,
+    le,
+    log,
+    logical_not,
+    lt,
+    masked_fill,
+    mul,
+    ne,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    tanh,
+    where,
 )
 from .indexing import getitem, unwrap_index
 from .linalg import matmul
 from .reduction import argmax, argmin, max, mean, min, sum, var
 from .shape import (
-    cat, chunk, flatten, permute, reshape, split, squeeze, stack, swapaxes, transpose,
+    cat,
+    chunk,
+    flatten,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
     unsqueeze,
 )
 from .softmax import log_softmax, logsumexp, softmax
