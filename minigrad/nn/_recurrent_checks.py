@@ -31,9 +31,7 @@ def check_cell_input(name: str, x: Tensor, input_size: int) -> bool:
     return x.ndim == 2
 
 
-def check_cell_state(
-    name: str, hx: Sequence[Tensor], batch: int | None, hidden_size: int
-) -> None:
+def check_cell_state(name: str, hx: Sequence[Tensor], batch: int | None, hidden_size: int) -> None:
     """Check each state tensor is ``(batch, H)`` (``(H,)`` when ``batch`` is None)."""
     expected = (hidden_size,) if batch is None else (batch, hidden_size)
     labels = ("h", "c") if len(hx) == 2 else ("h",)
@@ -80,14 +78,12 @@ def lengths_to_array(name: str, lengths: object, batch: int, steps: int) -> np.n
     data = lengths.numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
     if data.ndim != 1 or data.shape[0] != batch:
         raise ValueError(
-            f"{name}: lengths must hold one length per batch row ({batch}), "
-            f"got shape {data.shape}"
+            f"{name}: lengths must hold one length per batch row ({batch}), got shape {data.shape}"
         )
     if data.dtype.kind not in "iu":
         raise TypeError(f"{name}: lengths must be integers, got dtype {data.dtype}")
     if data.min() < 1 or data.max() > steps:
         raise ValueError(
-            f"{name}: every length must be in [1, {steps}] (the sequence length), "
-            f"got {data.tolist()}"
+            f"{name}: every length must be in [1, {steps}] (the sequence length), got {data.tolist()}"
         )
     return data.astype(np.int64)

@@ -27,9 +27,18 @@ def _param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
     return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
 
 
-def _mask_data(name: str, label: str, mask: Any, expected: tuple[int, ...]) -> Any:
-    """The raw array of a mask after checking its shape against ``expected``."""
-    data = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+def _mask_data(name: str, label: str, mask: Any, expected: tuple[int, ...], device: str) -> Any:
+    """The raw array of a mask on ``device`` after checking its shape against ``expected``.
+
+    A mask Tensor on another device is an error (no silent copies); a numpy array or
+    list is a constant and is placed on ``device``.
+    """
+    if isinstance(mask, Tensor):
+        if mask.device != device:
+            raise RuntimeError(f"{name}: {label} is on {mask.device} but the inputs are on {device}")
+        data = mask.data
+    else:
+        data = backend.to_device(mask if backend.is_array(mask) else np.asarray(mask), device)
     if tuple(data.shape) != expected:
         raise ValueError(f"{name}: expected {label} of shape {expected}, got {tuple(data.shape)}")
     return data
@@ -63,8 +72,7 @@ class MultiheadAttention(Module):
         super().__init__()
         if num_heads < 1 or embed_dim % num_heads:
             raise ValueError(
-                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by "
-                f"num_heads ({num_heads})"
+                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
             )
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout}")
@@ -117,9 +125,7 @@ class MultiheadAttention(Module):
                 f"{name}: key and value must have the same shape, got {key.shape} and {value.shape}"
             )
         if batched and query.shape[1 - seq_axis] != key.shape[1 - seq_axis]:
-            raise ValueError(
-                f"{name}: query {query.shape} and key {key.shape} have different batch sizes"
-            )
+            raise ValueError(f"{name}: query {query.shape} and key {key.shape} have different batch sizes")
         return batched
 
     def _masks(
@@ -129,25 +135,26 @@ class MultiheadAttention(Module):
         batch: int,
         length: int,
         source: int,
-        dtype: Any,
+        like: Tensor,
     ) -> tuple[Any, Tensor | None]:
         """Merge the masks into ``allowed`` (bool) and ``additive`` (float), both
-        broadcastable to the scores ``(B, num_heads, L, S)``."""
+        broadcastable to the scores ``(B, num_heads, L, S)``; ``like`` gives dtype/device."""
         name, heads = "MultiheadAttention", self.num_heads
+        dtype, device = like.dtype, like.device
         allowed, additive = None, None
         if attn_mask is not None:
             if getattr(attn_mask, "ndim", 0) == 3:
-                data = _mask_data(name, "attn_mask", attn_mask, (batch * heads, length, source))
+                data = _mask_data(name, "attn_mask", attn_mask, (batch * heads, length, source), device)
                 data = data.reshape(batch, heads, length, source)
             else:
-                data = _mask_data(name, "attn_mask", attn_mask, (length, source))
+                data = _mask_data(name, "attn_mask", attn_mask, (length, source), device)
             if data.dtype == np.bool_:
                 allowed = ~data
             else:
                 mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(data, dtype=dtype)
                 additive = mask.reshape(data.shape)
         if key_padding_mask is not None:
-            data = _mask_data(name, "key_padding_mask", key_padding_mask, (batch, source))
+            data = _mask_data(name, "key_padding_mask", key_padding_mask, (batch, source), device)
             data = data.reshape(batch, 1, 1, source)
             if data.dtype == np.bool_:
                 allowed = ~data if allowed is None else allowed & ~data
@@ -179,9 +186,19 @@ class MultiheadAttention(Module):
         if not batched:
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
             if key_padding_mask is not None:
-                key_padding_mask = _mask_data(
-                    "MultiheadAttention", "key_padding_mask", key_padding_mask, (key.shape[1],)
-                ).reshape(1, -1)
+                data = _mask_data(
+                    "MultiheadAttention",
+                    "key_padding_mask",
+                    key_padding_mask,
+                    (key.shape[1],),
+                    query.device,
+                )
+                # A float Tensor mask stays a Tensor so that it keeps its gradient.
+                key_padding_mask = (
+                    key_padding_mask.reshape(1, -1)
+                    if isinstance(key_padding_mask, Tensor)
+                    else data.reshape(1, -1)
+                )
         elif not self.batch_first:
             same_kv = key is value
             same_qk = query is key
@@ -190,9 +207,7 @@ class MultiheadAttention(Module):
             value = key if same_kv else value.swapaxes(0, 1)
         batch, length, _ = query.shape
         source = key.shape[1]
-        allowed, additive = self._masks(
-            key_padding_mask, attn_mask, batch, length, source, query.dtype
-        )
+        allowed, additive = self._masks(key_padding_mask, attn_mask, batch, length, source, query)
         heads, hd = self.num_heads, self.head_dim
         q, k, v = self._project(query, key, value)
         q = q.reshape(batch, length, heads, hd).swapaxes(1, 2)
@@ -257,17 +272,13 @@ class AdditiveAttention(Module):
             raise ValueError(f"{name}: expected query of shape (batch, {dq}), got {query.shape}")
         batch = query.shape[0]
         if keys.ndim != 3 or keys.shape[0] != batch or keys.shape[2] != dk:
-            raise ValueError(
-                f"{name}: expected keys of shape ({batch}, seq, {dk}), got {keys.shape}"
-            )
+            raise ValueError(f"{name}: expected keys of shape ({batch}, seq, {dk}), got {keys.shape}")
         source = keys.shape[1]
         if values.ndim != 3 or values.shape[:2] != (batch, source):
-            raise ValueError(
-                f"{name}: expected values of shape ({batch}, {source}, dim), got {values.shape}"
-            )
+            raise ValueError(f"{name}: expected values of shape ({batch}, {source}, dim), got {values.shape}")
         allowed = None
         if mask is not None:
-            allowed = _mask_data(name, "mask", mask, (batch, source))
+            allowed = _mask_data(name, "mask", mask, (batch, source), query.device)
             if allowed.dtype != np.bool_:
                 raise TypeError(f"{name}: mask must be bool (True = attend), got {allowed.dtype}")
         hidden = (self.query_proj(query).unsqueeze(1) + self.key_proj(keys)).tanh()

@@ -13,35 +13,46 @@ stacked once.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-import minigrad as mg
-from minigrad import backend
-from minigrad.nn import functional as F
-from minigrad.nn import init
-from minigrad.nn._recurrent_checks import (
+from .. import backend, ops
+from ..autograd import name_scope
+from ..creation import zeros
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from ._recurrent_checks import (
     check_cell_input,
     check_cell_state,
     check_sequence_input,
     check_sequence_state,
     lengths_to_array,
 )
-from minigrad.nn._recurrent_steps import NUM_GATES, STEPS, State, run_direction
-from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import Tensor
+from ._recurrent_steps import NUM_GATES, STEPS, State, run_direction
+from .module import Module, Parameter
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 
+# One length per batch row: a list of ints, an int numpy array or an int Tensor.
+Lengths = Sequence[int] | np.ndarray | Tensor | None
 
-def _uniform(shape: tuple[int, ...], bound: float, device: Any, dtype: Any) -> Parameter:
-    """A parameter drawn from ``U(-bound, bound)`` with minigrad's seeded generator."""
+
+def _empty(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
+    """An uninitialised parameter (``reset_parameters`` fills it)."""
     dev = backend.normalize_device(device)
     dt = backend.get_default_dtype() if dtype is None else dtype
-    param = Parameter(backend.get_xp(dev).empty(shape, dtype=dt))
-    init.uniform_(param, -bound, bound)
-    return param
+    return Parameter(backend.get_xp(dev).empty(shape, dtype=dt))
+
+
+def _reset_uniform(module: Module, hidden_size: int) -> None:
+    """PyTorch's init: every parameter from ``U(-1/sqrt(H), 1/sqrt(H))``, drawn in
+    ``parameters()`` order from minigrad's seeded generator."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for param in module.parameters():
+        init.uniform_(param, -bound, bound)
 
 
 def _folded_bias(mode: str, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
@@ -59,6 +70,13 @@ def _folded_bias(mode: str, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor 
     return b_ih + b_hh * Tensor(keep, dtype=b_hh.dtype, device=b_hh.device)
 
 
+def _check_pair(name: str, hx: object, expected: str) -> None:
+    """An LSTM state must be a pair of Tensors, not one Tensor."""
+    if hx is not None and not (isinstance(hx, tuple | list) and len(hx) == 2):
+        got = f"a Tensor of shape {hx.shape}" if isinstance(hx, Tensor) else type(hx).__name__
+        raise TypeError(f"{name}: expected hx as a pair {expected} of Tensors, got {got}")
+
+
 def _hidden_bias(mode: str, b_hh: Tensor | None) -> Tensor | None:
     """``b_hn``, the part of the GRU hidden bias applied inside the reset gate."""
     if mode != "gru" or b_hh is None:
@@ -73,7 +91,7 @@ def _time_steps(gi: Tensor, batch: int) -> tuple[Tensor, ...]:
     One ``split`` op: its backward concatenates the T step gradients once, where T
     separate ``gi[t]`` slices would each scatter into a full ``(T*B, K)`` zero array.
     """
-    return mg.split(gi, batch, axis=0)
+    return ops.split(gi, batch, axis=0)
 
 
 class _CellBase(Module):
@@ -91,15 +109,19 @@ class _CellBase(Module):
         self.hidden_size = hidden_size
         self.bias = bias
         gates = NUM_GATES[self.mode] * hidden_size
-        bound = 1.0 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform((gates, input_size), bound, device, dtype)
-        self.weight_hh = _uniform((gates, hidden_size), bound, device, dtype)
+        self.weight_ih = _empty((gates, input_size), device, dtype)
+        self.weight_hh = _empty((gates, hidden_size), device, dtype)
         if bias:
-            self.bias_ih = _uniform((gates,), bound, device, dtype)
-            self.bias_hh = _uniform((gates,), bound, device, dtype)
+            self.bias_ih = _empty((gates,), device, dtype)
+            self.bias_hh = _empty((gates,), device, dtype)
         else:
             self.bias_ih = None
             self.bias_hh = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Redraw every parameter from ``U(-1/sqrt(H), 1/sqrt(H))`` (PyTorch's init)."""
+        _reset_uniform(self, self.hidden_size)
 
     def _run(self, x: Tensor, hx: State | None) -> State:
         name = type(self).__name__
@@ -108,12 +130,12 @@ class _CellBase(Module):
             x = x.unsqueeze(0)
         n_state = 2 if self.mode == "lstm" else 1
         if hx is None:
-            zeros = mg.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
-            state: State = (zeros,) * n_state
+            start = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+            state: State = (start,) * n_state
         else:
             check_cell_state(name, hx, x.shape[0] if batched else None, self.hidden_size)
             state = tuple(s if batched else s.unsqueeze(0) for s in hx)
-        with mg.name_scope(self.scope):
+        with name_scope(self.scope):
             gi = x @ self.weight_ih.T
             bias = _folded_bias(self.mode, self.bias_ih, self.bias_hh)
             if bias is not None:
@@ -176,10 +198,9 @@ class LSTMCell(_CellBase):
     ) -> None:
         super().__init__("lstm", input_size, hidden_size, bias, device, dtype)
 
-    def forward(
-        self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         """Return ``(h', c')``, each ``(B, H)`` (``(H,)`` for unbatched input)."""
+        _check_pair("LSTMCell", hx, "(h, c)")
         h, c = self._run(x, hx)
         return h, c
 
@@ -253,7 +274,6 @@ class _RNNBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
         gates = NUM_GATES[self.mode] * hidden_size
-        bound = 1.0 / math.sqrt(hidden_size)
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * directions
@@ -262,8 +282,16 @@ class _RNNBase(Module):
                 if bias:
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 for kind, shape in shapes.items():
-                    param = _uniform(shape, bound, device, dtype)
-                    setattr(self, f"{kind}_l{layer}{suffix}", param)
+                    setattr(self, f"{kind}_l{layer}{suffix}", _empty(shape, device, dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Redraw every parameter from ``U(-1/sqrt(H), 1/sqrt(H))`` (PyTorch's init)."""
+        _reset_uniform(self, self.hidden_size)
+
+    def flatten_parameters(self) -> None:
+        """Does nothing: PyTorch needs it to pack weights for cuDNN; minigrad's weights
+        are used as they are. Kept so that ported PyTorch code runs unchanged."""
 
     @property
     def num_directions(self) -> int:
@@ -295,7 +323,7 @@ class _RNNBase(Module):
         b_ih = getattr(self, f"bias_ih_l{layer}{suffix}", None)
         b_hh = getattr(self, f"bias_hh_l{layer}{suffix}", None)
         steps, batch, features = x.shape
-        with mg.name_scope("bwd" if reverse else "fwd"):
+        with name_scope("bwd" if reverse else "fwd"):
             gi = x.reshape(steps * batch, features) @ w_ih.T
             bias = _folded_bias(self.mode, b_ih, b_hh)
             if bias is not None:
@@ -303,11 +331,9 @@ class _RNNBase(Module):
             gi_steps = _time_steps(gi, batch)
             b_hn = _hidden_bias(self.mode, b_hh)
             outputs, state = run_direction(self.mode, gi_steps, state, w_hh.T, b_hn, masks, reverse)
-        return mg.stack(outputs, axis=0), state
+        return ops.stack(outputs, axis=0), state
 
-    def _forward(
-        self, x: Tensor, hx: State | None, lengths: object
-    ) -> tuple[Tensor, State]:
+    def _forward(self, x: Tensor, hx: State | None, lengths: Lengths) -> tuple[Tensor, State]:
         name = type(self).__name__
         batched = check_sequence_input(name, x, self.input_size)
         if not batched:
@@ -320,8 +346,8 @@ class _RNNBase(Module):
         n_state = 2 if self.mode == "lstm" else 1
         layers_dirs = self.num_layers * self.num_directions
         if hx is None:
-            zeros = mg.zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
-            initial = [(zeros,) * n_state for _ in range(layers_dirs)]
+            start = zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
+            initial = [(start,) * n_state for _ in range(layers_dirs)]
         else:
             check_sequence_state(name, hx, layers_dirs, batch if batched else None, self.hidden_size)
             full = [s if batched else s.unsqueeze(1) for s in hx]
@@ -334,9 +360,9 @@ class _RNNBase(Module):
             out_mask = Tensor(keep[:, :, None], dtype=x.dtype, device=x.device)
         finals: list[State] = []
         layer_input = x
-        with mg.name_scope(self.scope):
+        with name_scope(self.scope):
             for layer in range(self.num_layers):
-                with mg.name_scope(f"l{layer}"):
+                with name_scope(f"l{layer}"):
                     if layer > 0 and self.dropout > 0.0 and self.training:
                         layer_input = F.dropout(layer_input, self.dropout, training=True)
                     outs = []
@@ -345,9 +371,9 @@ class _RNNBase(Module):
                         out, final = self._direction(layer, d == 1, layer_input, initial[k], masks)
                         outs.append(out)
                         finals.append(final)
-                    layer_input = outs[0] if len(outs) == 1 else mg.cat(outs, axis=-1)
+                    layer_input = outs[0] if len(outs) == 1 else ops.cat(outs, axis=-1)
             output = layer_input if out_mask is None else layer_input * out_mask
-            states = tuple(mg.stack([f[j] for f in finals], axis=0) for j in range(n_state))
+            states = tuple(ops.stack([f[j] for f in finals], axis=0) for j in range(n_state))
         if not batched:
             return output.squeeze(1), tuple(s.squeeze(1) for s in states)
         if self.batch_first:
@@ -392,9 +418,7 @@ class RNN(_RNNBase):
         )
         self.nonlinearity = nonlinearity
 
-    def forward(
-        self, x: Tensor, hx: Tensor | None = None, lengths: object = None
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, hx: Tensor | None = None, lengths: Lengths = None) -> tuple[Tensor, Tensor]:
         """Return ``(output, h_n)``; shapes in the class docstring."""
         output, states = self._forward(x, None if hx is None else (hx,), lengths)
         return output, states[0]
@@ -434,9 +458,10 @@ class LSTM(_RNNBase):
         )
 
     def forward(
-        self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None, lengths: object = None
+        self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None, lengths: Lengths = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Return ``(output, (h_n, c_n))``; shapes in the class docstring."""
+        _check_pair("LSTM", hx, "(h_0, c_0)")
         output, (h_n, c_n) = self._forward(x, hx, lengths)
         return output, (h_n, c_n)
 
@@ -474,9 +499,7 @@ class GRU(_RNNBase):
             dtype,
         )
 
-    def forward(
-        self, x: Tensor, hx: Tensor | None = None, lengths: object = None
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, hx: Tensor | None = None, lengths: Lengths = None) -> tuple[Tensor, Tensor]:
         """Return ``(output, h_n)``; shapes in the class docstring."""
         output, states = self._forward(x, None if hx is None else (hx,), lengths)
         return output, states[0]

@@ -114,7 +114,17 @@ def scaled_dot_product_attention(
             )
         allowed = xp.tril(xp.ones((length, source), dtype=bool))
     elif attn_mask is not None:
-        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(attn_mask)
+        if isinstance(attn_mask, Tensor):
+            if attn_mask.device != query.device:
+                raise RuntimeError(
+                    f"scaled_dot_product_attention: attn_mask is on {attn_mask.device} but "
+                    f"query is on {query.device}"
+                )
+            mask = attn_mask
+        else:  # a constant (numpy array or list): placed beside the query
+            raw = attn_mask if backend.is_array(attn_mask) else np.asarray(attn_mask)
+            dtype = raw.dtype if raw.dtype == np.bool_ else query.dtype
+            mask = Tensor(raw, dtype=dtype, device=query.device)
         try:
             np.broadcast_shapes(mask.shape, query.shape[:-2] + (length, source))
         except ValueError:
