@@ -10,7 +10,7 @@ demo: setup graphviz
 	$(VENV)/bin/minigrad demo $(ARGS)
 
 test: setup graphviz
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

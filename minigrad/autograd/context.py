@@ -43,21 +43,28 @@ def enable_grad():  # noqa: ANN201
     return set_grad_enabled(True)
 
 
-@contextmanager
-def name_scope(name: str) -> Iterator[str]:
+class name_scope:  # noqa: N801 - used like a function, as in TensorFlow and PyTorch
     """Tag every op recorded inside with ``name``; scopes nest as ``outer/inner``.
 
-    ``t.grad_fn.scope`` is the joined path, e.g. ``"lstm/l0/fwd/t3"``.
+    ``t.grad_fn.scope`` is the joined path, e.g. ``"lstm/l0/fwd/t3"``. A class rather
+    than a generator: recurrent layers open one per time step, so it must be cheap.
     """
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"name_scope: a scope name must be non-empty and have no '/', got {name!r}")
-    previous = state.scope
-    state.scope = f"{previous}/{name}" if previous else name
-    try:
-        yield state.scope
-    finally:
-        state.scope = previous
+
+    __slots__ = ("name", "previous")
+
+    def __init__(self, name: str) -> None:
+        name = str(name)
+        if not name or "/" in name:
+            raise ValueError(f"name_scope: a scope name must be non-empty and have no '/', got {name!r}")
+        self.name = name
+
+    def __enter__(self) -> str:
+        self.previous = previous = state.scope
+        state.scope = f"{previous}/{self.name}" if previous else self.name
+        return state.scope
+
+    def __exit__(self, *exc: object) -> None:
+        state.scope = self.previous
 
 
 def current_scope() -> str:

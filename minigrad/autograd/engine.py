@@ -125,42 +125,45 @@ def run_backward(
         ready = [fn for fn in root_fns if fn not in deps]
         anomaly = state.anomaly
 
+        pop_ready, push_ready, pop_buffer = ready.pop, ready.append, buffers.pop
+        slow = capture or observer is not None or anomaly
         while ready:
-            fn = ready.pop()
+            fn = pop_ready()
             n_out = fn.n_out
-            grads = [None] * n_out
-            for i in range(n_out):
-                entry = buffers.pop((fn, i), None)
-                if entry is not None:
-                    grads[i] = entry[0]
-            if fn.retained:
-                for i, ref in fn.retained.items():
-                    t = ref()
-                    if t is not None and grads[i] is not None:
-                        g = grads[i] if create_graph else _detached(grads[i].data)
-                        seen[id(grads[i])] = grads[i]
-                        t.grad = g if t.grad is None else t.grad + g
-            if capture and node_slots:
+            if n_out == 1:
+                entry = pop_buffer((fn, 0), None)
+                grads = [None if entry is None else entry[0]]
+                live = entry is not None
+            else:
+                grads = [None] * n_out
                 for i in range(n_out):
-                    pos = node_slots.get((fn, i))
-                    if pos is not None:
-                        results[pos] = grads[i]
-            if observer is not None:
-                observer(fn, grads)
+                    entry = pop_buffer((fn, i), None)
+                    if entry is not None:
+                        grads[i] = entry[0]
+                live = any(g is not None for g in grads)
+            if fn.retained:
+                _retain(fn, grads, create_graph, seen)
+            if slow:
+                if capture and node_slots:
+                    for i in range(n_out):
+                        pos = node_slots.get((fn, i))
+                        if pos is not None:
+                            results[pos] = grads[i]
+                if observer is not None:
+                    observer(fn, grads)
             edges = fn.next
-            if any(g is not None for g in grads):
+            if live:
                 if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
                     state.anomaly = False
                     try:
                         out = fn.backward(*grads)
                     finally:
                         state.anomaly = True
+                    _check_finite(fn, out, "backward")
                 else:
                     out = fn.backward(*grads)
                 if type(out) is not tuple:
                     out = (out,)
-                if anomaly:
-                    _check_finite(fn, out, "backward")
             else:
                 out = (None,) * len(edges)
             if not retain_graph:
@@ -168,24 +171,46 @@ def run_backward(
             for edge, g in zip(edges, out):
                 if edge is None:
                     continue
-                node, idx = edge
+                node = edge[0]
                 if isinstance(node, Function):
                     if g is not None:
-                        _accumulate(buffers, (node, idx), g, create_graph)
+                        key = (node, edge[1])
+                        entry = buffers.get(key)
+                        if entry is None:
+                            buffers[key] = [g, False]
+                        else:
+                            _add_into(entry, g, create_graph)
                     left = deps[node] - 1
                     deps[node] = left
                     if left == 0:
-                        ready.append(node)
+                        push_ready(node)
                 elif g is not None:
                     to_leaf(node, g)
     return results if capture else None
+
+
+def _retain(fn: Function, grads: list, create_graph: bool, seen: dict) -> None:
+    """Give tensors that called retain_grad() their (now complete) gradient."""
+    for i, ref in fn.retained.items():
+        t = ref()
+        if t is not None and grads[i] is not None:
+            g = grads[i] if create_graph else _detached(grads[i].data)
+            seen[id(grads[i])] = grads[i]
+            t.grad = g if t.grad is None else t.grad + g
 
 
 def _accumulate(buffers: dict, key: tuple, g: Tensor, create_graph: bool) -> None:
     entry = buffers.get(key)
     if entry is None:
         buffers[key] = [g, False]
-    elif create_graph:
+    else:
+        _add_into(entry, g, create_graph)
+
+
+def _add_into(entry: list, g: Tensor, create_graph: bool) -> None:
+    """Add ``g`` to a buffer entry ``[grad, owned]``: in place only into arrays the
+    engine itself allocated, never into one a user or another node can see."""
+    if create_graph:
         entry[0] = entry[0] + g
     elif entry[1]:
         entry[0].data += g.data

@@ -47,11 +47,13 @@ class Function:
         """Run ``forward`` on the inputs' arrays and record the op when needed."""
         fn = cls.__new__(cls)
         if attrs:
-            fn.__dict__.update(attrs)
-        arrays = [t.data for t in inputs]
-        if len(arrays) > 1:  # cheap same-device check: numpy arrays all share one type
-            first = type(arrays[0])
-            for a in arrays[1:]:
+            fn.__dict__ = attrs  # a fresh dict made by the call: adopt it
+        if len(inputs) == 1:
+            arrays = (inputs[0].data,)
+        else:
+            arrays = [t.data for t in inputs]
+            first = type(arrays[0])  # same device: numpy arrays all share one type
+            for a in arrays:
                 if type(a) is not first or (first is not np.ndarray and a.device != arrays[0].device):
                     _raise_device_mix(cls, inputs)
         try:
@@ -60,16 +62,19 @@ class Function:
             if isinstance(exc, OpError):
                 raise
             raise _input_error(cls, inputs, exc) from exc
-        if state.anomaly:
+        st = state
+        if st.anomaly:
             _check_finite(fn, out, "forward")
-        record = False
-        if state.grad_enabled:
+        if st.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    record = True
                     break
+            else:
+                st = None
+        else:
+            st = None
         if type(out) is tuple:
-            if not record:
+            if st is None:
                 return tuple(_wrap(o, None, 0) for o in out)
             fn._record(inputs)
             fn.n_out = len(out)
@@ -77,7 +82,7 @@ class Function:
             if cls.save_output:
                 fn.out = out
             return tuple(_wrap(o, fn, i) for i, o in enumerate(out))
-        if not record:
+        if st is None:
             return _wrap(out, None, 0)
         fn._record(inputs)
         fn.out_shape = out.shape
@@ -144,6 +149,18 @@ def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
     t.requires_grad = grad_fn is not None
     t._out_idx = index
     return t
+
+
+def fused(expr: Any, *args: Any) -> Tensor:
+    """Evaluate a gradient formula written once for both Tensors and arrays.
+
+    With recording on (``create_graph=True``) ``expr`` runs on the Tensors, so the
+    gradient gets a graph of its own; otherwise it runs on their raw arrays and the
+    result is wrapped once, which skips one op record per operator in the formula.
+    The formula may only use operators and methods Tensors and arrays share."""
+    if state.grad_enabled:
+        return expr(*args)
+    return _wrap(expr(*[a.data if isinstance(a, _Tensor) else a for a in args]), None, 0)
 
 
 def _describe(inputs: tuple[Tensor, ...]) -> str:

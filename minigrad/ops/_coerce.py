@@ -44,6 +44,8 @@ def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands of a binary op as Tensors. An int/bool operand next to a float one
     takes the float dtype, so ``int_tensor * 0.5`` is float32, never float64."""
     if isinstance(a, Tensor):
+        if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+            return a, b  # the common case, kept cheap
         b = as_tensor_like(b, a)
     elif isinstance(b, Tensor):
         a = as_tensor_like(a, b)

@@ -7,10 +7,22 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import Function, fused
 from ..tensor import Tensor
 from ._coerce import as_tensor_like, pair
 from .broadcast import sum_to
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _div(a, b):
+    return a / b
+
+
+# Most negative input whose exp(-x) stays finite, per float dtype.
+_EXP_SAFE = {"e": -11.0, "f": -88.0, "d": -709.0}
 
 
 class Add(Function):
@@ -40,7 +52,8 @@ class Mul(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        return (sum_to(g * b, a.shape) if na else None, sum_to(g * a, b.shape) if nb else None)
+        return (sum_to(fused(_mul, g, b), a.shape) if na else None,
+                sum_to(fused(_mul, g, a), b.shape) if nb else None)
 
 
 class Div(Function):
@@ -54,8 +67,8 @@ class Div(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        ga = sum_to(g / b, a.shape) if na else None
-        gb = sum_to(-g * a / (b * b), b.shape) if nb else None
+        ga = sum_to(fused(_div, g, b), a.shape) if na else None
+        gb = sum_to(fused(lambda g, a, b: -g * a / (b * b), g, a, b), b.shape) if nb else None
         return ga, gb
 
 
@@ -79,7 +92,7 @@ class Pow(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        ga = sum_to(g * b * a ** (b - 1), a.shape) if na else None
+        ga = sum_to(fused(lambda g, a, b: g * b * a ** (b - 1), g, a, b), a.shape) if na else None
         gb = sum_to(g * self.output() * log(a), b.shape) if nb else None
         return ga, gb
 
@@ -94,9 +107,10 @@ class PowScalar(Function):
 
     def backward(self, g):
         (a,) = self.inputs
-        if self.p == 2:
-            return g * 2 * a
-        return g * self.p * a ** (self.p - 1)
+        p = self.p
+        if p == 2:
+            return fused(lambda g, a: g * (a + a), g, a)
+        return fused(lambda g, a: g * p * a ** (p - 1), g, a)
 
 
 class Exp(Function):
@@ -106,7 +120,7 @@ class Exp(Function):
         return backend.xp_of(a).exp(a)
 
     def backward(self, g):
-        return g * self.output()
+        return fused(_mul, g, self.output())
 
 
 class Log(Function):
@@ -116,7 +130,7 @@ class Log(Function):
         return backend.xp_of(a).log(a)
 
     def backward(self, g):
-        return g / self.inputs[0]
+        return fused(_div, g, self.inputs[0])
 
 
 class Sqrt(Function):
@@ -126,7 +140,7 @@ class Sqrt(Function):
         return backend.xp_of(a).sqrt(a)
 
     def backward(self, g):
-        return g / (self.output() * 2)
+        return fused(lambda g, y: g / (y + y), g, self.output())
 
 
 class Tanh(Function):
@@ -136,8 +150,7 @@ class Tanh(Function):
         return backend.xp_of(a).tanh(a)
 
     def backward(self, g):
-        y = self.output()
-        return g * (1 - y * y)
+        return fused(lambda g, y: g * (1 - y * y), g, self.output())
 
 
 class Sigmoid(Function):
@@ -145,18 +158,16 @@ class Sigmoid(Function):
 
     def forward(self, a):
         xp = backend.xp_of(a)
-        out = xp.negative(a, out=xp.empty_like(a))
-        if xp is np:
-            with np.errstate(over="ignore"):  # exp(-a) = inf for a << 0 gives 1/inf = 0
-                np.exp(out, out=out)
-        else:
-            xp.exp(out, out=out)
+        # 1 / (1 + exp(-a)), with a clamped where exp(-a) would overflow (the result
+        # there is 0 to the dtype's precision either way)
+        out = xp.maximum(a, _EXP_SAFE.get(a.dtype.char, -80.0), out=xp.empty_like(a))
+        xp.negative(out, out=out)
+        xp.exp(out, out=out)
         out += 1
         return xp.reciprocal(out, out=out)
 
     def backward(self, g):
-        y = self.output()
-        return g * y * (1 - y)
+        return fused(lambda g, y: g * (y - y * y), g, self.output())
 
 
 class Relu(Function):
@@ -166,7 +177,7 @@ class Relu(Function):
         return backend.xp_of(a).maximum(a, 0)
 
     def backward(self, g):
-        return g * Tensor._from_array(self.out > 0)
+        return fused(_mul, g, Tensor._from_array(self.out > 0))
 
 
 class Abs(Function):
@@ -177,7 +188,7 @@ class Abs(Function):
 
     def backward(self, g):
         a = self.inputs[0].data
-        return g * Tensor._from_array(backend.xp_of(a).sign(a))
+        return fused(_mul, g, Tensor._from_array(backend.xp_of(a).sign(a)))
 
 
 class Clip(Function):
@@ -196,7 +207,7 @@ class Clip(Function):
             keep = a >= self.lo
         else:
             keep = (a >= self.lo) & (a <= self.hi)
-        return g * Tensor._from_array(keep)
+        return fused(_mul, g, Tensor._from_array(keep))
 
 
 class Where(Function):

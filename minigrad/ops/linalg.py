@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.function import Function, OpError
+from ..autograd.function import Function, OpError, fused
 from ..tensor import Tensor
 from ._coerce import pair
 from .broadcast import sum_to
@@ -27,14 +27,18 @@ class MatMul(Function):
             g = g.unsqueeze(-2)
         ga = gb = None
         if na:
-            ga = sum_to(matmul(g, _mT(b2)), a2.shape).reshape(a.shape)
+            ga = sum_to(fused(_g_bT, g, b2), a2.shape).reshape(a.shape)
         if nb:
-            gb = sum_to(matmul(_mT(a2), g), b2.shape).reshape(b.shape)
+            gb = sum_to(fused(_aT_g, a2, g), b2.shape).reshape(b.shape)
         return ga, gb
 
 
-def _mT(t: Tensor) -> Tensor:  # noqa: N802 - matrix transpose of the last two axes
-    return t.swapaxes(-1, -2) if t.ndim > 2 else t.permute(1, 0)
+def _g_bT(g, b):
+    return g @ b.swapaxes(-1, -2)
+
+
+def _aT_g(a, g):
+    return a.swapaxes(-1, -2) @ g
 
 
 def matmul(a: Any, b: Any) -> Tensor:

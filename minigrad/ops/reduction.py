@@ -6,6 +6,7 @@ import builtins
 from typing import Any
 
 from .. import backend
+from ..autograd.context import state
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._coerce import normalize_axis
@@ -25,9 +26,11 @@ class Sum(Function):
         return a.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g):
-        if not self.keepdims:
-            g = g.reshape(_keepdims_shape(self.in_shape, self.axis))
-        return broadcast_to(g, self.in_shape)
+        shape = _keepdims_shape(self.in_shape, self.axis)
+        if not state.grad_enabled:  # one view, no op records
+            xp = backend.xp_of(g.data)
+            return Tensor._from_array(xp.broadcast_to(g.data.reshape(shape), self.in_shape))
+        return broadcast_to(g.reshape(shape), self.in_shape)
 
 
 class Max(Function):
