@@ -147,6 +147,7 @@ def set_default_device(device: str) -> None:
 
 
 def get_default_device() -> str:
+    """The device creation functions use when none is given."""
     return _default_device
 
 
@@ -160,6 +161,7 @@ def set_default_dtype(dtype: Any) -> None:
 
 
 def get_default_dtype() -> np.dtype:
+    """The float dtype for float input and new parameters."""
     return _default_dtype
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -97,24 +96,41 @@ def make_torch_step(cell: str, b: int, t: int, i: int, h: int, device: str = "cp
     return step
 
 
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _step_peak_kib(step: Any) -> int:
+    """Peak resident memory a call of ``step`` adds: reset the kernel's high-water mark
+    to the current RSS (Linux ``clear_refs``), run it, read the new mark."""
+    base = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    step()
+    return _status_kib("VmHWM") - base
+
+
 def _peak_memory_child(framework: str, cell: str, config: list[int], threads: int) -> None:
+    """Peak extra memory of the first step (allocator and BLAS start-up included) and
+    of the second (steady state, where freed memory is reused)."""
     set_threads(threads)
     make = make_minigrad_step if framework == "minigrad" else make_torch_step
     step = make(cell, *config)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    from pathlib import Path
-
-    rss_now = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    for _ in range(2):
-        step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_kib": peak - min(base, rss_now)}))
+    first = _step_peak_kib(step)
+    second = _step_peak_kib(step)
+    print(json.dumps({"first_kib": first, "second_kib": second}))
 
 
-def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...], threads: int) -> float | None:
-    """Peak extra resident memory (MiB) of two steps, measured in a fresh subprocess."""
+def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
+                    threads: int) -> tuple[float, float] | None:
+    """(first step, second step) peak extra resident memory in MiB, measured in a fresh
+    subprocess so that the frameworks do not share allocators."""
     code = (
-        "import sys; from minigrad.bench import _peak_memory_child as c; "
+        "from minigrad.bench import _peak_memory_child as c; "
         f"c({framework!r}, {cell!r}, {list(config)!r}, {threads})"
     )
     env = dict(os.environ)
@@ -122,9 +138,10 @@ def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...], threads:
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True, env=env, timeout=600)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
         return None
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak_kib"] / 1024
+    values = json.loads(out.stdout.strip().splitlines()[-1])
+    return values["first_kib"] / 1024, values["second_kib"] / 1024
 
 
 def _package_root() -> str:
@@ -147,7 +164,7 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
     if torch is not None:
         cols += f"{'torch ms':>10}{'mg/torch':>10}"
     if memory:
-        cols += f"{'mg MiB':>8}" + (f"{'torch MiB':>10}" if torch is not None else "")
+        cols += f"{'mg MiB':>10}" + (f"{'torch MiB':>11}" if torch is not None else "")
     print(cols)
     print("-" * len(cols))
     rows = []
@@ -177,17 +194,17 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
                 line += f"{row['torch_ms']:>10.1f}{row['ratio']:>10.2f}"
             if memory:
                 row["minigrad_mib"] = peak_memory_mib("minigrad", cell, config, threads)
-                line += f"{_fmt(row['minigrad_mib']):>8}"
+                line += f"{_fmt(row['minigrad_mib']):>10}"
                 if torch is not None:
                     row["torch_mib"] = peak_memory_mib("torch", cell, config, threads)
-                    line += f"{_fmt(row['torch_mib']):>10}"
+                    line += f"{_fmt(row['torch_mib']):>11}"
             print(line, flush=True)
             rows.append(row)
     return rows
 
 
-def _fmt(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.0f}"
+def _fmt(v: tuple[float, float] | None) -> str:
+    return "n/a" if v is None else f"{v[0]:.0f}/{v[1]:.0f}"
 
 
 def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
@@ -200,7 +217,8 @@ def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
                         help="one custom configuration")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--memory", action="store_true", help="also measure peak memory")
+    parser.add_argument("--memory", action="store_true",
+                        help="also measure peak memory (MiB, first step / second step)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     set_threads(args.threads)

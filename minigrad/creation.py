@@ -37,7 +37,7 @@ def tensor(data: Any, dtype: Any = None, device: str | None = None,
     """A new tensor holding a copy of ``data`` (scalar, nested list, numpy/cupy array or
     Tensor). Float input gets the default dtype (float32), int and bool input keep theirs."""
     source = data.data if isinstance(data, Tensor) else data
-    array = _to_array(source, dtype, device)
+    array = _to_array(source, dtype, device, keep_device=False)
     if array is source or (isinstance(array, np.ndarray) and isinstance(source, np.ndarray)
                            and np.shares_memory(array, source)):
         array = array.copy()
@@ -83,12 +83,14 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 
 def zeros_like(t: Tensor, dtype: Any = None, device: str | None = None,
                requires_grad: bool = False) -> Tensor:
+    """Zeros with ``t``'s shape (and its dtype and device unless given)."""
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                  requires_grad=requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, device: str | None = None,
               requires_grad: bool = False) -> Tensor:
+    """Ones with ``t``'s shape (and its dtype and device unless given)."""
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
 

@@ -67,6 +67,7 @@ class Tensor:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
+        """Number of elements."""
         return int(self.data.size)
 
     def __len__(self) -> int:
@@ -174,9 +175,11 @@ class Tensor:
         return backend.to_device(self.data, "cpu")
 
     def item(self) -> Any:
+        """The value of a single-element tensor as a Python number."""
         return self.data.item()
 
     def tolist(self) -> Any:
+        """The data as nested Python lists."""
         return self.numpy().tolist()
 
     def to(self, device_or_dtype: Any) -> Tensor:
@@ -186,24 +189,31 @@ class Tensor:
         return self.to_dtype(device_or_dtype)
 
     def to_dtype(self, dtype: Any) -> Tensor:
+        """A copy cast to ``dtype`` (differentiable for float dtypes)."""
         return ops.cast(self, np.dtype(dtype))
 
     def cpu(self) -> Tensor:
+        """This tensor on the CPU (a differentiable copy when it is on a GPU)."""
         return self.to("cpu")
 
     def cuda(self, device: int | str = 0) -> Tensor:
+        """This tensor on GPU ``device`` (needs CuPy)."""
         return self.to(device if isinstance(device, str) else f"cuda:{device}")
 
     def float(self) -> Tensor:
+        """Cast to float32."""
         return self.to_dtype(np.float32)
 
     def double(self) -> Tensor:
+        """Cast to float64."""
         return self.to_dtype(np.float64)
 
     def long(self) -> Tensor:
+        """Cast to int64 (no gradient)."""
         return self.to_dtype(np.int64)
 
     def bool(self) -> Tensor:
+        """Cast to bool (no gradient)."""
         return self.to_dtype(np.bool_)
 
     @staticmethod
@@ -347,9 +357,10 @@ class Tensor:
         return ops.argmin(self, axis, keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """The same data with a new shape (one ``-1`` is inferred); also ``view``."""
         return ops.reshape(self, *shape)
 
-    view = reshape
+    view = reshape  # PyTorch's name; arrays here are never required to be contiguous
 
     def transpose(self, *axes: Any) -> Tensor:
         return ops.transpose(self, *axes)
@@ -402,16 +413,16 @@ def _is_dtype_name(name: str) -> bool:
     return True
 
 
-def _to_array(data: Any, dtype: Any, device: str | None) -> Any:
+def _to_array(data: Any, dtype: Any, device: str | None, keep_device: bool = True) -> Any:
     """Convert creation input to an array on ``device``, applying the dtype rules:
-    float input gets the default float dtype, int and bool input keep theirs."""
+    float input gets the default float dtype, int and bool input keep theirs. Without
+    ``device`` an array stays where it is (``keep_device``) or goes to the default."""
     if isinstance(data, Tensor):
         data = data.data
     target = backend.normalize_device(device) if device is not None else None
     if backend.is_array(data):
-        src_device = backend.device_of(data)
-        if target is None:
-            target = src_device
+        if target is None:  # mg.tensor() uses the default device, as torch.tensor does
+            target = backend.device_of(data) if keep_device else backend.get_default_device()
         if dtype is None and data.dtype.kind == "f" and data.dtype != backend.get_default_dtype():
             dtype = backend.get_default_dtype()
         array = data if dtype is None else data.astype(dtype, copy=False)

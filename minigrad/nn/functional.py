@@ -34,6 +34,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent."""
     return ops.tanh(x)
 
 

@@ -262,6 +262,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 def neg(a: Tensor) -> Tensor:
+    """``-a``."""
     return Neg.apply(a)
 
 
@@ -274,30 +275,37 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def exp(a: Tensor) -> Tensor:
+    """Elementwise ``e ** a``."""
     return Exp.apply(a)
 
 
 def log(a: Tensor) -> Tensor:
+    """Elementwise natural logarithm."""
     return Log.apply(a)
 
 
 def sqrt(a: Tensor) -> Tensor:
+    """Elementwise square root."""
     return Sqrt.apply(a)
 
 
 def tanh(a: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent."""
     return Tanh.apply(a)
 
 
 def sigmoid(a: Tensor) -> Tensor:
+    """Elementwise logistic function ``1 / (1 + exp(-a))``."""
     return Sigmoid.apply(a)
 
 
 def relu(a: Tensor) -> Tensor:
+    """Elementwise ``max(a, 0)``."""
     return Relu.apply(a)
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001
+    """Elementwise absolute value (gradient ``sign(a)``)."""
     return Abs.apply(a)
 
 

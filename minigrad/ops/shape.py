@@ -176,8 +176,9 @@ def _check_joinable(op: str, tensors: Sequence[Tensor], axis: int, same_size: bo
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = tuple(tensors)
+    if tensors and isinstance(tensors[0], Tensor):
+        axis = normalize_axis(axis, tensors[0].ndim, "cat")
     _check_joinable("cat", tensors, axis, same_size=False)
-    axis = normalize_axis(axis, tensors[0].ndim, "cat")
     if len(tensors) == 1:
         return tensors[0]
     return Cat.apply(*tensors, axis=axis)
