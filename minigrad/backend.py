@@ -26,7 +26,7 @@ CUPY_INSTALL_HINT = (
 )
 
 
-def _import_cupy() -> ModuleType:
+def _import_cupy(device: str = "cuda") -> ModuleType:
     """Import CuPy once, with an error that says how to install it."""
     global _cupy
     if _cupy is None:
@@ -34,7 +34,7 @@ def _import_cupy() -> ModuleType:
             import cupy
         except ImportError as exc:  # the message names the fix
             raise RuntimeError(
-                f"device 'cuda' was requested but CuPy is not installed; {CUPY_INSTALL_HINT}"
+                f"device {device!r} was requested but CuPy is not installed; {CUPY_INSTALL_HINT}"
             ) from exc
         _cupy = cupy
     return _cupy
@@ -76,7 +76,7 @@ def _cuda_index(device: str) -> int:
 
 
 def _require_gpu(device: str) -> ModuleType:
-    cp = _import_cupy()
+    cp = _import_cupy(device)
     try:
         count = cp.cuda.runtime.getDeviceCount()
     except Exception as exc:

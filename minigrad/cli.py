@@ -17,7 +17,10 @@ commands:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = sys.argv[1:] if argv is None else list(argv)
-    if not args or args[0] in ("-h", "--help", "help"):
+    if not args:
+        print(USAGE, file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
     command, rest = args[0], args[1:]

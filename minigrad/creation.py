@@ -75,7 +75,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if end is None:
         start, end = 0, start
     if dtype is None:
-        is_int = all(isinstance(v, int) for v in (start, end, step))
+        is_int = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = np.int64 if is_int else backend.get_default_dtype()
     dev = _device(device)
     return _finish(backend.get_xp(dev).arange(start, end, step, dtype=dtype), requires_grad)

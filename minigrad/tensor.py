@@ -166,6 +166,11 @@ class Tensor:
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place; returns self."""
+        if self.requires_grad and self.grad_fn is None and state.grad_enabled:
+            raise RuntimeError(
+                "zero_: a leaf tensor that requires grad is used in an in-place operation; "
+                "do it under mg.no_grad() (as optimizers do) or on .detach()"
+            )
         self.data[...] = 0
         return self
 
@@ -176,6 +181,10 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a single-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a single-element tensor converts to a Python number, got shape {self.shape}"
+            )
         return self.data.item()
 
     def tolist(self) -> Any:

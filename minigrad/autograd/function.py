@@ -171,7 +171,10 @@ def _input_error(cls: type, inputs: tuple[Tensor, ...], exc: Exception) -> Excep
     message = f"{cls.__name__}: invalid input(s) [{_describe(inputs)}]: {exc}"
     if isinstance(exc, ValueError):
         return OpError(message)
-    return type(exc)(message)
+    if type(exc) in (IndexError, TypeError):
+        return type(exc)(message)
+    # numpy's own subclasses (e.g. its "no loop for these dtypes" error) take other args
+    return (IndexError if isinstance(exc, IndexError) else TypeError)(message)
 
 
 def _raise_device_mix(cls: type, inputs: tuple[Tensor, ...]) -> None:

@@ -171,6 +171,11 @@ def _reduce(loss: Tensor, reduction: str, denom: Any = None) -> Tensor:
     total = loss.sum()
     if reduction == "sum":
         return total
+    if denom is not None and not bool(denom):
+        # every target ignored: the mean is 0/0 = NaN (as in PyTorch), yet the gradient
+        # must be zero, not NaN, or one all-padding batch would poison the weights
+        never = backend.xp_of(total.data).zeros((), dtype=bool)
+        return ops.where(never, total, float("nan"))
     return total / (loss.data.size if denom is None else denom)
 
 

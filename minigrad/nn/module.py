@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
+from ..autograd.function import OpError
 from ..tensor import Tensor, _to_array
 
 
@@ -26,6 +27,14 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictKeyError(KeyError, RuntimeError):
+    """Missing or unexpected keys in ``load_state_dict(strict=True)``; catchable as
+    ``KeyError`` or as ``RuntimeError`` (what PyTorch raises)."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0]) if self.args else ""
 
 
 class IncompatibleKeys(NamedTuple):
@@ -223,7 +232,7 @@ class Module:
                 parts.append(f"missing keys: {', '.join(missing)}")
             if unexpected:
                 parts.append(f"unexpected keys: {', '.join(unexpected)}")
-            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
+            raise StateDictKeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
         staged = []
         for key, target in own.items():
             if key not in state_dict:
@@ -232,7 +241,7 @@ class Module:
             array = value.data if isinstance(value, Tensor) else value
             shape = tuple(getattr(array, "shape", np.shape(array)))
             if shape != target.shape:
-                raise ValueError(
+                raise OpError(
                     f"load_state_dict for {type(self).__name__}: size mismatch for {key!r}: "
                     f"the checkpoint has shape {shape}, the model has shape {target.shape}"
                 )

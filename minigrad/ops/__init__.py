@@ -44,7 +44,7 @@ from .elementwise import (
 )
 from .indexing import getitem, unwrap_index
 from .linalg import matmul
-from .reduction import argmax, argmin, max, mean, min, sum, var
+from .reduction import argmax, argmin, max, maximum, mean, min, minimum, sum, var
 from .shape import (
     cat,
     chunk,
@@ -63,7 +63,7 @@ from .softmax import log_softmax, logsumexp, softmax
 __all__ = [
     "abs", "add", "argmax", "argmin", "as_tensor_like", "broadcast_to", "cast", "cat",
     "chunk", "clip", "div", "eq", "exp", "expand", "flatten", "ge", "getitem", "gt", "le",
-    "log", "log_softmax", "logical_not", "logsumexp", "lt", "masked_fill", "matmul", "max",
+    "log", "log_softmax", "logical_not", "logsumexp", "lt", "masked_fill", "matmul", "max", "maximum", "minimum",
     "mean", "min", "mul", "ne", "neg", "permute", "pow", "relu", "reshape", "sigmoid",
     "softmax", "split", "sqrt", "squeeze", "stack", "sub", "sum", "sum_to", "swapaxes",
     "tanh", "to_device", "transpose", "unsqueeze", "unwrap_index", "var", "where",

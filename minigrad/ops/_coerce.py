@@ -54,6 +54,13 @@ def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
             f"expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}"
         )
     ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == kb == "f" and a.data.dtype != b.data.dtype and (a.ndim == 0) != (b.ndim == 0):
+        # like a Python scalar, a 0-d tensor never widens a float tensor (PyTorch's rule)
+        if a.ndim == 0 and not a.requires_grad:
+            a = Tensor._from_array(a.data.astype(b.data.dtype))
+        elif b.ndim == 0 and not b.requires_grad:
+            b = Tensor._from_array(b.data.astype(a.data.dtype))
+        return a, b
     if ka != kb:
         if ka in "biu" and kb in "fc":
             a = Tensor._from_array(a.data.astype(b.data.dtype))

@@ -234,6 +234,13 @@ class Cast(Function):
 
 
 # ------------------------------------------------------------------ functions
+def _float(a: Tensor) -> Tensor:
+    """Int and bool tensors as the default float dtype (for exp, log, ...), like PyTorch."""
+    if a.data.dtype.kind in "biu":
+        return Tensor._from_array(a.data.astype(backend.get_default_dtype()))
+    return a
+
+
 def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     a, b = pair(a, b)
     return cls.apply(a, b, a_shape=a.data.shape, b_shape=b.data.shape)
@@ -268,35 +275,38 @@ def neg(a: Tensor) -> Tensor:
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     """``a ** b``; a Python-number exponent takes the cheaper path."""
-    if isinstance(a, Tensor) and isinstance(b, int | float) and not isinstance(b, bool):
-        return PowScalar.apply(a, p=b)
+    if isinstance(a, Tensor) and isinstance(b, int | float | np.integer | np.floating) \
+            and not isinstance(b, bool | np.bool_):
+        # a Python number, never a numpy scalar: np.float64 would widen float32 to float64
+        p = int(b) if isinstance(b, int | np.integer) else float(b)
+        return PowScalar.apply(_float(a) if isinstance(p, float) else a, p=p)
     a, b = pair(a, b)
     return Pow.apply(a, b)
 
 
 def exp(a: Tensor) -> Tensor:
     """Elementwise ``e ** a``."""
-    return Exp.apply(a)
+    return Exp.apply(_float(a))
 
 
 def log(a: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log.apply(a)
+    return Log.apply(_float(a))
 
 
 def sqrt(a: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(a)
+    return Sqrt.apply(_float(a))
 
 
 def tanh(a: Tensor) -> Tensor:
     """Elementwise hyperbolic tangent."""
-    return Tanh.apply(a)
+    return Tanh.apply(_float(a))
 
 
 def sigmoid(a: Tensor) -> Tensor:
     """Elementwise logistic function ``1 / (1 + exp(-a))``."""
-    return Sigmoid.apply(a)
+    return Sigmoid.apply(_float(a))
 
 
 def relu(a: Tensor) -> Tensor:
@@ -313,6 +323,8 @@ def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     """Clamp ``a`` into ``[min, max]`` (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, float) or isinstance(max, float):
+        a = _float(a)  # float bounds on an int tensor give a float result (PyTorch's)
     dt = a.data.dtype.type
     lo = None if min is None else dt(min)
     hi = None if max is None else dt(max)

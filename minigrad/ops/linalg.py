@@ -46,6 +46,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise OpError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    da, db = a.data.dtype, b.data.dtype
+    if da != db and da.kind == "f" and db.kind == "f":
+        raise OpError(
+            f"matmul: both operands need the same float dtype, got {da} {a.shape} and "
+            f"{db} {b.shape}; convert one with .to(dtype) (as PyTorch, no silent widening)"
+        )
     k_a = a.shape[-1]
     k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k_a != k_b:

@@ -100,9 +100,10 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
 
 
 def transpose(a: Tensor, *axes: Any) -> Tensor:
-    """Permute axes (numpy's ``transpose``); with two ints, swap those two (PyTorch's)."""
+    """With two ints, swap those two axes (PyTorch's ``transpose(dim0, dim1)``); with a
+    full permutation, reorder the axes (numpy's); with none, reverse them."""
     axes = _shape_arg(axes) if axes else tuple(reversed(range(a.ndim)))
-    if len(axes) == 2 and a.ndim != 2:
+    if len(axes) == 2:
         return swapaxes(a, *axes)
     return permute(a, *axes)
 

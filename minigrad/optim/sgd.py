@@ -24,8 +24,8 @@ class SGD(Optimizer):
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
-        nesterov: bool = False,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
         *,
         maximize: bool = False,
     ) -> None:
