@@ -9,7 +9,10 @@ STAMP  := $(VENV)/.installed
 demo: setup graphviz
 	$(VENV)/bin/minigrad demo $(ARGS)
 
+# BLAS runs single-threaded in tests: they are small, and threads fighting over a busy
+# machine's cores make them many times slower (speed is measured in benchmarks/).
 test: setup graphviz
+	$(VENV)/bin/ruff check minigrad tests examples benchmarks docs
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 setup: $(STAMP)
