@@ -42,8 +42,9 @@ def step_flops(cell: str, b: int, t: int, i: int, h: int) -> float:
     return 3 * 2 * t * b * GATES[cell] * h * (i + h)
 
 
-def matmul_rate(repeat: int = 5) -> float:
-    """NumPy float32 matmul rate in GFLOP/s on this machine now (1024^3)."""
+def matmul_rate(repeat: int = 10) -> float:
+    """NumPy float32 matmul rate in GFLOP/s on this machine now (best of ``repeat``
+    1024^3 products: the ceiling, so noise can only lower it)."""
     a = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
     a @ a
     best = min(_timed(lambda: a @ a) for _ in range(repeat))
@@ -200,6 +201,10 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
                     line += f"{_fmt(row['torch_mib']):>11}"
             print(line, flush=True)
             rows.append(row)
+    late = matmul_rate()
+    if late > rate * 1.05:
+        print(f"note: the matmul rate measured after the table was {late:.1f} GFLOP/s; the "
+              f"'of mm' column used {rate:.1f} (divide it by {late / rate:.2f} for the higher one)")
     return rows
 
 
