@@ -23,7 +23,9 @@ class Tensor:
     Create tensors with :func:`minigrad.tensor` and the other creation functions.
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_out_idx", "__weakref__")
+    # _version: None until the data is first modified in place, then a one-item list
+    # shared with detach()ed aliases; ops that save a tensor for backward check it.
+    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_out_idx", "_version", "__weakref__")
     # numpy must hand binary ops with a Tensor to the Tensor's reflected operator.
     __array_ufunc__ = None
 
@@ -33,6 +35,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._out_idx = 0
+        self._version = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -135,8 +138,20 @@ class Tensor:
         run_backward([self], [grad], retain_graph, create_graph)
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data, cut from the graph."""
-        return Tensor._from_array(self.data)
+        """A tensor sharing this data (and its in-place version counter), cut from the graph."""
+        if self._version is None:
+            self._version = [0]
+        t = Tensor._from_array(self.data)
+        t._version = self._version
+        return t
+
+    def _bump_version(self) -> None:
+        """Record an in-place change of ``data``, so that a graph which saved this tensor
+        refuses to backpropagate with the new values."""
+        if self._version is None:
+            self._version = [1]
+        else:
+            self._version[0] += 1
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
@@ -172,6 +187,7 @@ class Tensor:
                 "do it under mg.no_grad() (as optimizers do) or on .detach()"
             )
         self.data[...] = 0
+        self._bump_version()
         return self
 
     # ------------------------------------------------------------ conversion
@@ -233,6 +249,7 @@ class Tensor:
         t.grad_fn = None
         t.requires_grad = False
         t._out_idx = 0
+        t._version = None
         return t
 
     # ------------------------------------------------------------ operators
@@ -311,6 +328,7 @@ class Tensor:
             )
         index = ops.unwrap_index(index)
         self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._bump_version()
 
     def __iter__(self):  # noqa: ANN204
         if self.ndim == 0:

@@ -153,6 +153,8 @@ def run_backward(
                     observer(fn, grads)
             edges = fn.next
             if live:
+                if fn.save_inputs:
+                    fn.check_versions()
                 if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
                     state.anomaly = False
                     try:

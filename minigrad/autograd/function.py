@@ -105,6 +105,7 @@ class Function:
         self.retained = None
         if self.save_inputs:
             self.inputs = inputs
+            self.versions = tuple(0 if t._version is None else t._version[0] for t in inputs)
 
     @property
     def name(self) -> str:
@@ -115,6 +116,19 @@ class Function:
         """The saved output as a Tensor whose grad_fn is this op (for create_graph)."""
         data = self.out if index is None else self.out[index]
         return _wrap(data, self, 0 if index is None else index)
+
+    def check_versions(self) -> None:
+        """Raise if a saved input was modified in place after this op recorded it."""
+        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+            now = 0 if t._version is None else t._version[0]
+            if now != v:
+                scope = self.scope or "<top level>"
+                raise RuntimeError(
+                    f"backward of {self.name} (scope {scope!r}): its input {i} (shape "
+                    f"{t.shape}) was modified in place after the forward pass (version {v} "
+                    f"-> {now}), so its gradient would be wrong; modify a copy, or run "
+                    "backward before the in-place change (e.g. before optimizer.step())"
+                )
 
     def release(self) -> None:
         """Drop what backward needed; the op can no longer be backpropagated."""
@@ -148,6 +162,7 @@ def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
     t.grad_fn = grad_fn
     t.requires_grad = grad_fn is not None
     t._out_idx = index
+    t._version = None
     return t
 
 

@@ -182,6 +182,7 @@ class Module:
         is_device = (isinstance(device_or_dtype, str)
                      and device_or_dtype.split(":")[0] in ("cpu", "cuda", "gpu"))
         for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
+            t._bump_version()
             if is_device:
                 dev = backend.normalize_device(device_or_dtype)
                 t.data = backend.to_device(t.data, dev)
@@ -248,6 +249,7 @@ class Module:
             staged.append((target, _to_array(array, target.data.dtype, target.device)))
         for target, array in staged:  # nothing is written unless every key fits
             target.data = array.copy() if array is not target.data else array
+            target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ calling and printing

@@ -91,6 +91,7 @@ class Adam(Optimizer):
                     v_hat = v
                 denom = xp.sqrt(v_hat) / math.sqrt(1 - beta2**t) + eps
                 p.data -= (lr / (1 - beta1**t)) * (m / denom)
+                p._bump_version()  # a graph that saved p must not reuse it
 
 
 class AdamW(Adam):

@@ -69,3 +69,4 @@ class SGD(Optimizer):
                         buf += (1 - dampening) * g
                     g = g + momentum * buf if nesterov else buf
                 p.data -= lr * g
+                p._bump_version()  # a graph that saved p must not reuse it

@@ -251,3 +251,31 @@ def test_setitem_on_tensor_requiring_grad_refuses() -> None:
     with mg.no_grad():
         x[0] = 5.0
     assert x.numpy()[0] == 5.0
+
+
+def test_in_place_change_of_a_saved_tensor_is_refused_at_backward() -> None:
+    w = f64([1.0, 2.0])
+    a = f64([3.0, 4.0], requires_grad=False)
+    y = (w * a).sum()
+    a[0] = 100.0  # Mul saved `a` for dL/dw
+    with pytest.raises(RuntimeError, match=r"Mul.*input 1.*modified in place"):
+        y.backward()
+
+
+def test_in_place_change_through_a_detached_alias_is_refused() -> None:
+    w = f64([1.0, 2.0])
+    y = (w * w).sum()
+    with mg.no_grad():
+        w.detach()[0] = 5.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_optimizer_step_between_forward_and_backward_is_refused() -> None:
+    w = mg.nn.Parameter(np.array([1.0, 2.0]))
+    opt = mg.optim.SGD([w], lr=0.1)
+    y = (w * w).sum()
+    w.grad = mg.tensor([1.0, 1.0], dtype=np.float64)
+    opt.step()
+    with pytest.raises(RuntimeError, match="before optimizer.step"):
+        y.backward()
