@@ -118,8 +118,6 @@ class Tensor:
         ``grad`` defaults to 1 for a single-element tensor. The graph is freed
         afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        from .autograd.engine import run_backward
-
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -135,7 +133,7 @@ class Tensor:
                 )
         if retain_graph is None:
             retain_graph = create_graph
-        run_backward([self], [grad], retain_graph, create_graph)
+        _engine.run_backward((self,), (grad,), retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and its in-place version counter), cut from the graph."""
@@ -464,6 +462,7 @@ def _to_array(data: Any, dtype: Any, device: str | None, keep_device: bool = Tru
     return backend.to_device(array, target)
 
 
+from .autograd import engine as _engine  # noqa: E402
 from .autograd import function as _function  # noqa: E402
 
 _function._Tensor = Tensor

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .context import set_grad_enabled, state
+from .context import state
 from .function import Function, _check_finite, _wrap
 
 if TYPE_CHECKING:
@@ -106,7 +106,9 @@ def run_backward(
 
     buffers: dict[tuple[Function, int], list[Any]] = {}  # [grad Tensor, owned by engine]
     root_fns: list[Function] = []
-    with set_grad_enabled(create_graph):
+    previous_mode = state.grad_enabled  # no context manager: this runs once per backward
+    state.grad_enabled = create_graph
+    try:
         for root, g in zip(roots, root_grads, strict=True):
             fn = root.grad_fn
             if fn is None:
@@ -188,6 +190,8 @@ def run_backward(
                         push_ready(node)
                 elif g is not None:
                     to_leaf(node, g)
+    finally:
+        state.grad_enabled = previous_mode
     return results if capture else None
 
 

@@ -34,6 +34,7 @@ class Function:
     save_inputs = False
     save_output = False
     n_out = 1
+    retained = None  # set per instance by Tensor.retain_grad()
 
     # Set by apply when the op is recorded:
     #   next              one edge per input: (Function, output index), (leaf Tensor, 0) or None
@@ -92,17 +93,17 @@ class Function:
 
     def _record(self, inputs: tuple[Tensor, ...]) -> None:
         edges = []
+        needs = []
         for t in inputs:
             if not t.requires_grad:
                 edges.append(None)
-            elif t.grad_fn is None:
-                edges.append((t, 0))
+                needs.append(False)
             else:
-                edges.append((t.grad_fn, t._out_idx))
+                edges.append((t, 0) if t.grad_fn is None else (t.grad_fn, t._out_idx))
+                needs.append(True)
         self.next = tuple(edges)
-        self.needs_input_grad = tuple(e is not None for e in edges)
+        self.needs_input_grad = tuple(needs)
         self.scope = state.scope
-        self.retained = None
         if self.save_inputs:
             self.inputs = inputs
             self.versions = tuple(0 if t._version is None else t._version[0] for t in inputs)
