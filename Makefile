@@ -27,7 +27,7 @@ graphviz:
 	@command -v dot >/dev/null 2>&1 || bash scripts/install_graphviz.sh
 
 lint: setup
-	$(VENV)/bin/ruff check minigrad tests examples benchmarks
+	$(VENV)/bin/ruff check minigrad tests examples benchmarks docs
 
 bench: setup
 	$(PY) benchmarks/bench_rnn.py

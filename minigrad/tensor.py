@@ -382,10 +382,12 @@ class Tensor:
         return ops.argmin(self, axis, keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
-        """The same data with a new shape (one ``-1`` is inferred); also ``view``."""
+        """The same data with a new shape (one ``-1`` is inferred)."""
         return ops.reshape(self, *shape)
 
-    view = reshape  # PyTorch's name; arrays here are never required to be contiguous
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for ``reshape`` (no contiguity is required here)."""
+        return ops.reshape(self, *shape)
 
     def transpose(self, *axes: Any) -> Tensor:
         return ops.transpose(self, *axes)

@@ -365,3 +365,9 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
 
 
 from .sdpa import scaled_dot_product_attention  # noqa: E402,F401  (issue 4 owns sdpa.py)
+
+__all__ = [
+    "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "embedding", "layer_norm",
+    "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "scaled_dot_product_attention",
+    "sigmoid", "softmax", "tanh",
+]

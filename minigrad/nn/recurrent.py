@@ -153,7 +153,7 @@ class _CellBase(Module):
 class RNNCell(_CellBase):
     """Elman cell ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``, act tanh or relu.
 
-    Call ``cell(x, h=None)``: x ``(B, I)`` or ``(I,)``, h ``(B, H)`` or ``(H,)`` (zeros
+    Call ``cell(x, hx=None)``: x ``(B, I)`` or ``(I,)``, hx ``(B, H)`` or ``(H,)`` (zeros
     when None); returns h' of h's shape. Parameters ``weight_ih (H, I)``,
     ``weight_hh (H, H)``, ``bias_ih (H,)``, ``bias_hh (H,)``, all ``U(-1/sqrt(H), 1/sqrt(H))``.
     """
@@ -210,7 +210,7 @@ class GRUCell(_CellBase):
 
     ``r = sigma(W_ir x + b_ir + W_hr h + b_hr)``, ``z`` likewise,
     ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
-    Call ``cell(x, h=None)``: x ``(B, I)`` or ``(I,)``; returns h' ``(B, H)`` or ``(H,)``.
+    Call ``cell(x, hx=None)``: x ``(B, I)`` or ``(I,)``, hx ``(B, H)``; returns h' ``(B, H)`` or ``(H,)``.
     """
 
     scope = "gru_cell"
@@ -427,7 +427,7 @@ class RNN(_RNNBase):
 class LSTM(_RNNBase):
     """LSTM layer (gate order i, f, g, o). See ``_RNNBase`` for shapes.
 
-    Call ``lstm(x, (h_0, c_0)=None, lengths=None)`` -> ``(output, (h_n, c_n))``.
+    Call ``lstm(x, hx=None, lengths=None)`` with ``hx = (h_0, c_0)`` -> ``(output, (h_n, c_n))``.
     """
 
     scope = "lstm"
