@@ -129,6 +129,7 @@ def test_demo_rejects_a_missing_text_file(tmp_path: Path,
 
 def test_demo_ctrl_c_stops_training_and_still_writes_the_outputs(tmp_path: Path) -> None:
     import signal
+    import threading
     import time
 
     out = tmp_path / "demo"
@@ -136,16 +137,31 @@ def test_demo_ctrl_c_stops_training_and_still_writes_the_outputs(tmp_path: Path)
         [sys.executable, "-m", "minigrad.demo", "--quick", "--steps", "100000",
          "--max-seconds", "120", "--out", str(out)],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read_stdout() -> None:  # the demo prints "training: ..." just before its loop
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("training:"):
+                started.set()
+
+    errors: list[str] = []
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
+    err_reader = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
+    err_reader.start()  # drained too, so a full pipe can never block the demo
     try:
-        deadline = time.monotonic() + 60
-        while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)  # the folder appears just before training starts
+        assert started.wait(timeout=120), "the demo never started training"
         time.sleep(3.0)
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+        proc.wait(timeout=TIMEOUT_S)
+        reader.join(timeout=10)
+        err_reader.join(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
+    stdout, stderr = "".join(lines), "".join(errors)
     assert proc.returncode == 0, stderr[-3000:]
     assert "interrupted" in stderr + stdout
     assert "[interrupted]" in stdout
