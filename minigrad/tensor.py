@@ -241,14 +241,8 @@ class Tensor:
 
     @staticmethod
     def _from_array(array: Any) -> Tensor:
-        t = Tensor.__new__(Tensor)
-        t.data = np.asarray(array) if isinstance(array, np.generic) else array
-        t.grad = None
-        t.grad_fn = None
-        t.requires_grad = False
-        t._out_idx = 0
-        t._version = None
-        return t
+        """Wrap an array as a leaf without copying or converting it (internal fast path)."""
+        return _function._wrap(array, None, 0)
 
     # ------------------------------------------------------------ operators
     def __add__(self, other: Any) -> Tensor:

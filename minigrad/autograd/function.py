@@ -135,11 +135,8 @@ class Function:
         """Drop what backward needed; the op can no longer be backpropagated."""
         self.next = None
         self.__dict__.pop("inputs", None)
+        self.__dict__.pop("versions", None)
         self.__dict__.pop("out", None)
-
-    @property
-    def released(self) -> bool:
-        return self.next is None
 
     def __repr__(self) -> str:
         scope = f" scope={self.scope!r}" if getattr(self, "scope", "") else ""
@@ -208,9 +205,7 @@ def _check_finite(fn: Function, arrays: Any, phase: str) -> None:
     for a in items:
         if a is None:
             continue
-        from ..tensor import Tensor
-
-        data = a.data if isinstance(a, Tensor) else a
+        data = a.data if isinstance(a, _Tensor) else a
         if data.dtype.kind in "fc" and not bool(xp_of(data).isfinite(data).all()):
             scope = getattr(fn, "scope", None) or state.scope or "<top level>"
             raise RuntimeError(
