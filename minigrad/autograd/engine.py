@@ -1,8 +1,24 @@
-"""The backward engine: iterative topological order, accumulation, freeing.
+"""The backward engine: a topological loop, and what happens when a gradient arrives.
 
-Nothing here recurses, so a graph unrolled over 10,000 steps backpropagates like a
-short one. The order is Kahn's algorithm: a node runs once every consumer of its
-outputs has delivered its gradient.
+``run_backward`` is the loop (Kahn's algorithm, no recursion: a node runs once every
+consumer of its outputs has delivered its gradient, so a graph unrolled over 10,000
+steps backpropagates like a short one). What happens to the gradients is in small
+named pieces around it:
+
+- ``Pending``      gradients waiting at a node's outputs, summed as they arrive;
+- ``Accumulate``   gradients reaching leaves go into ``.grad`` (``Tensor.backward``);
+- ``Capture``      gradients reaching chosen tensors are returned (``autograd.grad``);
+- ``_retain``      tensors that called ``retain_grad()`` get theirs;
+- ``_call_backward`` runs one node's backward with the version and anomaly checks;
+- an optional observer sees every node with its gradients (the graph renderer).
+
+**The ownership rule.** The engine adds in place only into an array it allocated
+itself and that nothing else can see: a sum it made in ``Pending`` (until the sum is
+handed to a node's backward), or the array it made for one leaf's ``.grad`` during this
+pass. Every gradient it hands out (a leaf's ``.grad``, a ``retain_grad`` tensor's
+``.grad``) is an array made for that tensor alone, because one gradient Tensor often
+reaches several places at once: ``a + b`` sends the same Tensor to both ``a`` and
+``b``.
 """
 
 from __future__ import annotations
@@ -24,6 +40,82 @@ _FREED = (
     "retain_graph=True to the first backward() or autograd.grad() call if you need "
     "to backpropagate through the same graph again."
 )
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+    observer: Observer | None = None,
+) -> list[Tensor | None] | None:
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    Without ``inputs`` the gradients are accumulated into the ``.grad`` of leaf tensors
+    (``Tensor.backward``) and None is returned. With ``inputs`` nothing is accumulated
+    and the gradients reaching those tensors are returned (``autograd.grad``).
+    ``observer`` sees every node with the gradients of its outputs.
+    """
+    pending = Pending(create_graph)
+    sink = Capture(inputs) if inputs is not None else Accumulate(create_graph)
+    previous_mode = state.grad_enabled  # no context manager: this runs once per backward
+    state.grad_enabled = create_graph
+    try:
+        ready = _seed(roots, root_grads, pending, sink)
+        deps = _count_dependencies(ready)
+        ready = [fn for fn in ready if fn not in deps]
+        anomaly = state.anomaly
+        while ready:
+            fn = ready.pop()
+            grads = pending.take(fn)
+            if fn.retained:
+                _retain(fn, grads, create_graph)
+            if sink.watches_nodes:
+                sink.node(fn, grads)
+            if observer is not None:
+                observer(fn, grads)
+            edges = fn.next
+            input_grads = _call_backward(fn, grads, anomaly)
+            if not retain_graph:
+                fn.release()
+            for edge, g in zip(edges, input_grads):
+                if edge is None:
+                    continue
+                node = edge[0]
+                if isinstance(node, Function):  # one more of its consumers is done
+                    if g is not None:
+                        pending.add(node, edge[1], g)
+                    left = deps[node] - 1
+                    deps[node] = left
+                    if left == 0:
+                        ready.append(node)
+                elif g is not None:
+                    sink.leaf(node, g)
+    finally:
+        state.grad_enabled = previous_mode
+    return sink.result()
+
+
+def _seed(roots: Sequence[Tensor], root_grads: Sequence[Tensor], pending: Pending,
+          sink: Accumulate | Capture) -> list[Function]:
+    """Deliver the root gradients; return the distinct root nodes."""
+    root_fns: list[Function] = []
+    for root, g in zip(roots, root_grads, strict=True):
+        fn = root.grad_fn
+        if fn is None:
+            if not root.requires_grad:
+                raise RuntimeError(
+                    "backward: a tensor passed as output does not require grad and has "
+                    "no grad_fn; did you compute it under no_grad() or from tensors "
+                    "without requires_grad=True?"
+                )
+            sink.leaf(root, g)
+            continue
+        pending.add(fn, root._out_idx, g)
+        if fn not in root_fns:
+            root_fns.append(fn)
+    return root_fns
 
 
 def _count_dependencies(roots: list[Function]) -> dict[Function, int]:
@@ -48,182 +140,145 @@ def _count_dependencies(roots: list[Function]) -> dict[Function, int]:
     return deps
 
 
-def run_backward(
-    roots: Sequence[Tensor],
-    root_grads: Sequence[Tensor],
-    retain_graph: bool,
-    create_graph: bool,
-    inputs: Sequence[Tensor] | None = None,
-    observer: Observer | None = None,
-) -> list[Tensor | None] | None:
-    """Backpropagate ``root_grads`` from ``roots``.
+def _call_backward(fn: Function, grads: list, anomaly: bool) -> tuple:
+    """One gradient per input of ``fn`` (None where none flows)."""
+    for g in grads:
+        if g is not None:
+            break
+    else:  # no gradient reached any output: nothing flows on, but consumers still count
+        return (None,) * len(fn.next)
+    if fn.save_inputs or fn.save_output:
+        fn.check_versions()
+    if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
+        state.anomaly = False
+        try:
+            out = fn.backward(*grads)
+        finally:
+            state.anomaly = True
+        _check_finite(fn, out, "backward")
+    else:
+        out = fn.backward(*grads)
+    return out if type(out) is tuple else (out,)
 
-    Without ``inputs`` the gradients are accumulated into the ``.grad`` of leaf
-    tensors (``Tensor.backward``). With ``inputs`` nothing is accumulated and the
-    gradients reaching those tensors are returned (``autograd.grad``). ``observer``
-    sees every node with the gradients of its outputs (used by the graph renderer).
-    """
-    capture = inputs is not None
-    results: list[Tensor | None] = [None] * len(inputs) if capture else []
-    leaf_slots: dict[int, int] = {}
-    node_slots: dict[tuple[Function, int], int] = {}
-    if capture:
-        for pos, t in enumerate(inputs):
-            if t.grad_fn is None:
-                leaf_slots[id(t)] = pos
-            else:
-                node_slots[(t.grad_fn, t._out_idx)] = pos
 
-    # Tensors that may be visible elsewhere: never adopted as a leaf's .grad uncopied.
-    seen: dict[int, Tensor] = {id(g): g for g in root_grads}
-    # Leaves whose .grad tensor this pass created, so it may be added into in place.
-    fresh_leaves: set[int] = set()
+class Pending:
+    """Gradients waiting at node outputs: ``{(fn, output index): [grad, owned]}``.
 
-    def to_leaf(leaf: Tensor, g: Tensor) -> None:
-        if capture:
-            pos = leaf_slots.get(id(leaf))
-            if pos is not None:
-                results[pos] = g if results[pos] is None else results[pos] + g
-            return
+    ``owned`` marks a sum this class allocated; only those are added into in place.
+    ``take`` gives the gradients up for good (they go to the node's backward)."""
+
+    __slots__ = ("buffers", "create_graph")
+
+    def __init__(self, create_graph: bool) -> None:
+        self.buffers: dict[tuple[Function, int], list[Any]] = {}
+        self.create_graph = create_graph
+
+    def add(self, fn: Function, index: int, g: Tensor) -> None:
+        key = (fn, index)
+        entry = self.buffers.get(key)
+        if entry is None:
+            self.buffers[key] = [g, False]
+        elif self.create_graph:
+            entry[0] = entry[0] + g
+        elif entry[1]:
+            entry[0].data += g.data
+        else:
+            entry[0] = _detached(entry[0].data + g.data)
+            entry[1] = True
+
+    def take(self, fn: Function) -> list[Tensor | None]:
+        pop = self.buffers.pop
+        if fn.n_out == 1:
+            entry = pop((fn, 0), None)
+            return [None if entry is None else entry[0]]
+        grads: list[Tensor | None] = []
+        for i in range(fn.n_out):
+            entry = pop((fn, i), None)
+            grads.append(None if entry is None else entry[0])
+        return grads
+
+
+class Accumulate:
+    """``Tensor.backward``: gradients reaching a leaf are summed into its ``.grad``.
+
+    The first gradient of this pass is copied (it may also be on its way to another
+    leaf or node); later ones are added in place into that copy. A ``.grad`` left by an
+    earlier backward is never written: the user may hold it, so the sum is new."""
+
+    watches_nodes = False
+
+    def __init__(self, create_graph: bool) -> None:
+        self.create_graph = create_graph
+        self.owned: set[int] = set()  # ids of leaves whose .grad this pass allocated
+
+    def leaf(self, leaf: Tensor, g: Tensor) -> None:
         if g.data.dtype != leaf.data.dtype:
             g = g.to_dtype(leaf.data.dtype)
-        if create_graph:
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        if self.create_graph:  # keep the graph of the gradient: copy differentiably
+            leaf.grad = _graph_copy(g) if leaf.grad is None else leaf.grad + g
             return
         key = id(leaf)
-        if leaf.grad is None:
-            data = g.data
-            if data.base is not None or id(g) in seen:
-                data = data.copy()
-            seen[id(g)] = g
-            leaf.grad = _detached(data)
-            fresh_leaves.add(key)
-        elif key in fresh_leaves:
+        if key in self.owned:
             leaf.grad.data += g.data
+            return
+        if leaf.grad is None:
+            leaf.grad = _detached(g.data.copy())
         else:
             leaf.grad = _detached(leaf.grad.data + g.data)
-            fresh_leaves.add(key)
+        self.owned.add(key)
 
-    buffers: dict[tuple[Function, int], list[Any]] = {}  # [grad Tensor, owned by engine]
-    root_fns: list[Function] = []
-    previous_mode = state.grad_enabled  # no context manager: this runs once per backward
-    state.grad_enabled = create_graph
-    try:
-        for root, g in zip(roots, root_grads, strict=True):
-            fn = root.grad_fn
-            if fn is None:
-                if not root.requires_grad:
-                    raise RuntimeError(
-                        "backward: a tensor passed as output does not require grad and has "
-                        "no grad_fn; did you compute it under no_grad() or from tensors "
-                        "without requires_grad=True?"
-                    )
-                to_leaf(root, g)
-                continue
-            _accumulate(buffers, (fn, root._out_idx), g, create_graph)
-            if fn not in root_fns:
-                root_fns.append(fn)
-        deps = _count_dependencies(root_fns)
-        ready = [fn for fn in root_fns if fn not in deps]
-        anomaly = state.anomaly
+    def result(self) -> None:
+        return None
 
-        pop_ready, push_ready, pop_buffer = ready.pop, ready.append, buffers.pop
-        slow = capture or observer is not None or anomaly
-        while ready:
-            fn = pop_ready()
-            n_out = fn.n_out
-            if n_out == 1:
-                entry = pop_buffer((fn, 0), None)
-                grads = [None if entry is None else entry[0]]
-                live = entry is not None
+
+class Capture:
+    """``autograd.grad``: gradients reaching the chosen ``inputs`` are returned, summed
+    per input; a leaf's ``.grad`` is left alone. Inputs that are not leaves are read as
+    their node's output gradient when that node runs (it is complete by then)."""
+
+    watches_nodes = True
+
+    def __init__(self, inputs: Sequence[Tensor]) -> None:
+        self.results: list[Tensor | None] = [None] * len(inputs)
+        self.leaf_slots: dict[int, list[int]] = {}
+        self.node_slots: dict[tuple[Function, int], list[int]] = {}
+        for pos, t in enumerate(inputs):
+            if t.grad_fn is None:
+                self.leaf_slots.setdefault(id(t), []).append(pos)
             else:
-                grads = [None] * n_out
-                for i in range(n_out):
-                    entry = pop_buffer((fn, i), None)
-                    if entry is not None:
-                        grads[i] = entry[0]
-                live = any(g is not None for g in grads)
-            if fn.retained:
-                _retain(fn, grads, create_graph, seen)
-            if slow:
-                if capture and node_slots:
-                    for i in range(n_out):
-                        pos = node_slots.get((fn, i))
-                        if pos is not None:
-                            results[pos] = grads[i]
-                if observer is not None:
-                    observer(fn, grads)
-            edges = fn.next
-            if live:
-                if fn.save_inputs:
-                    fn.check_versions()
-                if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
-                    state.anomaly = False
-                    try:
-                        out = fn.backward(*grads)
-                    finally:
-                        state.anomaly = True
-                    _check_finite(fn, out, "backward")
-                else:
-                    out = fn.backward(*grads)
-                if type(out) is not tuple:
-                    out = (out,)
-            else:
-                out = (None,) * len(edges)
-            if not retain_graph:
-                fn.release()
-            for edge, g in zip(edges, out):
-                if edge is None:
-                    continue
-                node = edge[0]
-                if isinstance(node, Function):
-                    if g is not None:
-                        key = (node, edge[1])
-                        entry = buffers.get(key)
-                        if entry is None:
-                            buffers[key] = [g, False]
-                        else:
-                            _add_into(entry, g, create_graph)
-                    left = deps[node] - 1
-                    deps[node] = left
-                    if left == 0:
-                        push_ready(node)
-                elif g is not None:
-                    to_leaf(node, g)
-    finally:
-        state.grad_enabled = previous_mode
-    return results if capture else None
+                self.node_slots.setdefault((t.grad_fn, t._out_idx), []).append(pos)
+        self.watches_nodes = bool(self.node_slots)
+
+    def leaf(self, leaf: Tensor, g: Tensor) -> None:
+        for pos in self.leaf_slots.get(id(leaf), ()):
+            have = self.results[pos]
+            self.results[pos] = g if have is None else have + g
+
+    def node(self, fn: Function, grads: list) -> None:
+        for i, g in enumerate(grads):
+            for pos in self.node_slots.get((fn, i), ()):
+                self.results[pos] = g
+
+    def result(self) -> list[Tensor | None]:
+        return self.results
 
 
-def _retain(fn: Function, grads: list, create_graph: bool, seen: dict) -> None:
-    """Give tensors that called retain_grad() their (now complete) gradient."""
+def _retain(fn: Function, grads: list, create_graph: bool) -> None:
+    """Give tensors that called retain_grad() their (now complete) gradient: a copy,
+    since the same array goes on into ``fn``'s backward."""
     for i, ref in fn.retained.items():
         t = ref()
-        if t is not None and grads[i] is not None:
-            g = grads[i] if create_graph else _detached(grads[i].data)
-            seen[id(grads[i])] = grads[i]
-            t.grad = g if t.grad is None else t.grad + g
-
-
-def _accumulate(buffers: dict, key: tuple, g: Tensor, create_graph: bool) -> None:
-    entry = buffers.get(key)
-    if entry is None:
-        buffers[key] = [g, False]
-    else:
-        _add_into(entry, g, create_graph)
-
-
-def _add_into(entry: list, g: Tensor, create_graph: bool) -> None:
-    """Add ``g`` to a buffer entry ``[grad, owned]``: in place only into arrays the
-    engine itself allocated, never into one a user or another node can see."""
-    if create_graph:
-        entry[0] = entry[0] + g
-    elif entry[1]:
-        entry[0].data += g.data
-    else:
-        entry[0] = _detached(entry[0].data + g.data)
-        entry[1] = True
+        g = grads[i]
+        if t is None or g is None:
+            continue
+        g = _graph_copy(g) if create_graph else _detached(g.data.copy())
+        t.grad = g if t.grad is None else t.grad + g
 
 
 def _detached(array: Any) -> Tensor:
     return _wrap(array, None, 0)
+
+
+def _graph_copy(g: Tensor) -> Tensor:
+    """A copy of ``g`` that keeps ``g``'s graph (for ``create_graph=True``)."""
+    return g * 1

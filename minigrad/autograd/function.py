@@ -80,16 +80,20 @@ class Function:
             fn._record(inputs)
             fn.n_out = len(out)
             fn.out_shape = tuple(o.shape for o in out)
+            outs = tuple(_wrap(o, fn, i) for i, o in enumerate(out))
             if cls.save_output:
                 fn.out = out
-            return tuple(_wrap(o, fn, i) for i, o in enumerate(out))
+                fn.out_versions = tuple(_watch(t) for t in outs)
+            return outs
         if st is None:
             return _wrap(out, None, 0)
         fn._record(inputs)
         fn.out_shape = out.shape
+        t = _wrap(out, fn, 0)
         if cls.save_output:
             fn.out = out
-        return _wrap(out, fn, 0)
+            fn.out_versions = (_watch(t),)
+        return t
 
     def _record(self, inputs: tuple[Tensor, ...]) -> None:
         edges = []
@@ -114,22 +118,38 @@ class Function:
         return type(self).__name__
 
     def output(self, index: int | None = None) -> Tensor:
-        """The saved output as a Tensor whose grad_fn is this op (for create_graph)."""
-        data = self.out if index is None else self.out[index]
-        return _wrap(data, self, 0 if index is None else index)
+        """The saved output as a Tensor whose grad_fn is this op (for create_graph);
+        it shares the output's in-place version counter."""
+        i = 0 if index is None else index
+        t = _wrap(self.out if index is None else self.out[index], self, i)
+        t._version = self.out_versions[i][0]
+        return t
 
     def check_versions(self) -> None:
-        """Raise if a saved input was modified in place after this op recorded it."""
-        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
-            now = 0 if t._version is None else t._version[0]
-            if now != v:
-                scope = self.scope or "<top level>"
-                raise RuntimeError(
-                    f"backward of {self.name} (scope {scope!r}): its input {i} (shape "
-                    f"{t.shape}) was modified in place after the forward pass (version {v} "
-                    f"-> {now}), so its gradient would be wrong; modify a copy, or run "
-                    "backward before the in-place change (e.g. before optimizer.step())"
-                )
+        """Raise if a saved input or output was modified in place after the forward."""
+        if self.save_inputs:
+            for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+                now = 0 if t._version is None else t._version[0]
+                if now != v:
+                    self._modified(f"input {i} (shape {t.shape})", v, now)
+        if self.save_output:
+            for i, (counter, v) in enumerate(self.out_versions):
+                if counter[0] != v:
+                    what = "output" if self.n_out == 1 else f"output {i}"
+                    self._modified(f"{what} (shape {self._shape_of(i)})", v, counter[0])
+
+    def _shape_of(self, index: int) -> tuple[int, ...]:
+        return tuple(self.out_shape if self.n_out == 1 else self.out_shape[index])
+
+    def _modified(self, what: str, before: int, now: int) -> None:
+        scope = self.scope or "<top level>"
+        raise RuntimeError(
+            f"backward of {self.name} (scope {scope!r}): its {what} was modified in place "
+            f"after the forward pass (version {before} -> {now}); one of the variables "
+            "needed for gradient computation has been modified by an inplace operation, so "
+            "its gradient would be wrong. Modify a copy, or run backward before the in-place "
+            "change (e.g. before optimizer.step())"
+        )
 
     def release(self) -> None:
         """Drop what backward needed; the op can no longer be backpropagated."""
@@ -137,6 +157,7 @@ class Function:
         self.__dict__.pop("inputs", None)
         self.__dict__.pop("versions", None)
         self.__dict__.pop("out", None)
+        self.__dict__.pop("out_versions", None)
 
     def __repr__(self) -> str:
         scope = f" scope={self.scope!r}" if getattr(self, "scope", "") else ""
@@ -162,6 +183,13 @@ def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
     t._out_idx = index
     t._version = None
     return t
+
+
+def _watch(t: Tensor) -> tuple[list[int], int]:
+    """Give an output an in-place version counter now and remember its value, so that a
+    later ``zero_()`` or ``x[i] = v`` on the output is caught by ``check_versions``."""
+    t._version = counter = [0]
+    return counter, 0
 
 
 def fused(expr: Any, *args: Any) -> Tensor:
