@@ -1,7 +1,7 @@
 """The ops. Primitives (Function subclasses with forward and backward):
 
 elementwise  Add Sub Mul Div Neg Pow PowScalar Exp Log Sqrt Tanh Sigmoid Relu Abs Clip
-             Where Cast
+             Maximum Minimum Where Cast
 reduction    Sum Max
 broadcast    BroadcastTo SumTo
 shape        Reshape Transpose Cat Stack Split
@@ -31,6 +31,8 @@ from .elementwise import (
     logical_not,
     lt,
     masked_fill,
+    maximum,
+    minimum,
     mul,
     ne,
     neg,
@@ -44,7 +46,7 @@ from .elementwise import (
 )
 from .indexing import getitem, unwrap_index
 from .linalg import matmul
-from .reduction import argmax, argmin, max, maximum, mean, min, minimum, sum, var
+from .reduction import argmax, argmin, max, mean, min, sum, var
 from .shape import (
     cat,
     chunk,

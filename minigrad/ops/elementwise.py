@@ -90,10 +90,17 @@ class Pow(Function):
         return a**b
 
     def backward(self, g):
+        # PyTorch's conventions where the formulas meet 0 * inf: d/da is 0 where b == 0
+        # (so d(x ** 0)/dx = 0 at x = 0), d/db is 0 where a == 0 and b >= 0.
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        ga = sum_to(fused(lambda g, a, b: g * b * a ** (b - 1), g, a, b), a.shape) if na else None
-        gb = sum_to(g * self.output() * log(a), b.shape) if nb else None
+        ga = gb = None
+        if na:
+            ga = fused(lambda g, a, b: g * b * a ** (b - 1), g, a, b)
+            ga = sum_to(where(b.data == 0, 0.0, ga), a.shape)
+        if nb:
+            gb = g * self.output() * log(a)
+            gb = sum_to(where((a.data == 0) & (b.data >= 0), 0.0, gb), b.shape)
         return ga, gb
 
 
@@ -110,6 +117,8 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return fused(lambda g, a: g * (a + a), g, a)
+        if p == 0:  # d(x ** 0)/dx is 0 everywhere, x = 0 included (not 0 * inf)
+            return Tensor._from_array(backend.xp_of(g.data).zeros_like(g.data))
         return fused(lambda g, a: g * p * a ** (p - 1), g, a)
 
 
@@ -177,7 +186,8 @@ class Relu(Function):
         return backend.xp_of(a).maximum(a, 0)
 
     def backward(self, g):
-        return fused(_mul, g, Tensor._from_array(self.out > 0))
+        # the gradient passes where the output is not <= 0, so NaN inputs pass it (PyTorch)
+        return fused(_mul, g, Tensor._from_array(~(self.out <= 0)))
 
 
 class Abs(Function):
@@ -222,6 +232,41 @@ class Where(Function):
         ga = sum_to(where(self.cond, g, zero), self.a_shape) if na else None
         gb = sum_to(where(self.cond, zero, g), self.b_shape) if nb else None
         return ga, gb
+
+
+class Maximum(Function):
+    """Elementwise maximum; NaN propagates; at ties each input gets half the gradient
+    (PyTorch's rule). Where either input is NaN both get the full gradient."""
+
+    save_inputs = True
+
+    def forward(self, a, b):
+        return backend.xp_of(a).maximum(a, b)
+
+    def backward(self, g):
+        return _extremum_grads(self, g, lambda a, b: a < b)
+
+
+class Minimum(Function):
+    """Elementwise minimum; the mirror image of :class:`Maximum`."""
+
+    save_inputs = True
+
+    def forward(self, a, b):
+        return backend.xp_of(a).minimum(a, b)
+
+    def backward(self, g):
+        return _extremum_grads(self, g, lambda a, b: a > b)
+
+
+def _extremum_grads(fn: Function, g: Tensor, loses: Any) -> tuple:
+    """Gradients of max/min: ``loses(a, b)`` is where ``a`` is not selected."""
+    a, b = (t.data for t in fn.inputs)
+    na, nb = fn.needs_input_grad
+    shared = where(a == b, fused(lambda g: g * 0.5, g), g)
+    ga = sum_to(where(loses(a, b), 0.0, shared), a.shape) if na else None
+    gb = sum_to(where(loses(b, a), 0.0, shared), b.shape) if nb else None
+    return ga, gb
 
 
 class Cast(Function):
@@ -331,6 +376,18 @@ def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     return Clip.apply(a, lo=lo, hi=hi)
 
 
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum (broadcasting); NaN propagates, ties split the gradient."""
+    a, b = pair(a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum (broadcasting); NaN propagates, ties split the gradient."""
+    a, b = pair(a, b)
+    return Minimum.apply(a, b)
+
+
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a`` where ``cond`` is True, else ``b`` (broadcasting all three)."""
     cond_array = cond.data if isinstance(cond, Tensor) else cond
@@ -381,6 +438,6 @@ def logical_not(a: Tensor) -> Tensor:
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid",
-    "relu", "abs", "clip", "where", "masked_fill", "cast", "lt", "le", "gt", "ge", "eq",
+    "relu", "abs", "clip", "maximum", "minimum", "where", "masked_fill", "cast", "lt", "le", "gt", "ge", "eq",
     "ne", "as_tensor_like",
 ]

@@ -89,6 +89,8 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa:
     """Maximum over ``axis`` (values only; see ``argmax`` for indices). With a Tensor as
     second argument, the elementwise maximum of the two (PyTorch's ``max(a, b)``)."""
     if isinstance(axis, Tensor):
+        from .elementwise import maximum
+
         return maximum(a, axis)
     axis = normalize_axis(axis, a.ndim, "max")
     return Max.apply(a, axis=axis, keepdims=keepdims)
@@ -97,22 +99,10 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa:
 def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Minimum over ``axis``: ``-max(-a)``; with a Tensor second argument, elementwise."""
     if isinstance(axis, Tensor):
+        from .elementwise import minimum
+
         return minimum(a, axis)
     return -max(-a, axis, keepdims)
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum (broadcasting); at ties the gradient goes to ``a``."""
-    from .elementwise import ge, where
-
-    return where(ge(a, b), a, b)
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum (broadcasting); at ties the gradient goes to ``a``."""
-    from .elementwise import le, where
-
-    return where(le(a, b), a, b)
 
 
 def argmax(a: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
