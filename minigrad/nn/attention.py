@@ -27,7 +27,9 @@ def _param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
     return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
 
 
-def _mask_data(name: str, label: str, mask: Any, expected: tuple[int, ...], device: str) -> Any:
+def _mask_data(
+    name: str, label: str, mask: Any, expected: tuple[int, ...], device: str, float_ok: bool = True
+) -> Any:
     """The raw array of a mask on ``device`` after checking its shape against ``expected``.
 
     A mask Tensor on another device is an error (no silent copies); a numpy array or
@@ -41,6 +43,12 @@ def _mask_data(name: str, label: str, mask: Any, expected: tuple[int, ...], devi
         data = backend.to_device(mask if backend.is_array(mask) else np.asarray(mask), device)
     if tuple(data.shape) != expected:
         raise ValueError(f"{name}: expected {label} of shape {expected}, got {tuple(data.shape)}")
+    if data.dtype.kind not in ("bf" if float_ok else "b"):
+        # PyTorch refuses these too: an int mask read as additive would give padded keys
+        # *more* weight, read as bool it would be a guess.
+        kinds = "bool (True = masked out) or float (added to the scores)" if float_ok else (
+            "bool (True = attend)")
+        raise TypeError(f"{name}: {label} must be {kinds}, got dtype {data.dtype}")
     return data
 
 
@@ -278,9 +286,7 @@ class AdditiveAttention(Module):
             raise ValueError(f"{name}: expected values of shape ({batch}, {source}, dim), got {values.shape}")
         allowed = None
         if mask is not None:
-            allowed = _mask_data(name, "mask", mask, (batch, source), query.device)
-            if allowed.dtype != np.bool_:
-                raise TypeError(f"{name}: mask must be bool (True = attend), got {allowed.dtype}")
+            allowed = _mask_data(name, "mask", mask, (batch, source), query.device, float_ok=False)
         hidden = (self.query_proj(query).unsqueeze(1) + self.key_proj(keys)).tanh()
         scores = (hidden @ self.v.unsqueeze(-1)).squeeze(-1)
         weights = masked_softmax(scores, allowed, axis=-1)

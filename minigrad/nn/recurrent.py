@@ -357,7 +357,10 @@ class _RNNBase(Module):
             valid = lengths_to_array(name, lengths, batch, steps)
             keep = np.arange(steps)[:, None] < valid[None, :]  # (T, B)
             masks = [Tensor(keep[t][:, None], device=x.device) for t in range(steps)]
-            out_mask = Tensor(keep[:, :, None], dtype=x.dtype, device=x.device)
+            out_mask = Tensor(keep[:, :, None], device=x.device)
+            # Packed sequences never read padding: select, don't multiply, so NaN or Inf
+            # past a row's length reaches neither the outputs nor any gradient.
+            x = ops.where(out_mask, x, 0.0)
         finals: list[State] = []
         layer_input = x
         with name_scope(self.scope):
@@ -372,7 +375,7 @@ class _RNNBase(Module):
                         outs.append(out)
                         finals.append(final)
                     layer_input = outs[0] if len(outs) == 1 else ops.cat(outs, axis=-1)
-            output = layer_input if out_mask is None else layer_input * out_mask
+            output = layer_input if out_mask is None else ops.where(out_mask, layer_input, 0.0)
             states = tuple(ops.stack([f[j] for f in finals], axis=0) for j in range(n_state))
         if not batched:
             return output.squeeze(1), tuple(s.squeeze(1) for s in states)
