@@ -93,6 +93,8 @@ BINARY = [
     ("div", lambda a, b: a / b, np.divide, _away_from_zero),
     ("pow", lambda a, b: a**b, np.power, None),
     ("where", lambda a, b: mg.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b), None),
+    ("maximum", mg.maximum, np.maximum, None),
+    ("minimum", mg.minimum, np.minimum, None),
 ]
 
 
@@ -105,11 +107,26 @@ def _t(x: np.ndarray) -> mg.Tensor:
 
 
 def _check(mg_fn: Callable, np_fn: Callable, arrays: list[np.ndarray]) -> None:
+    """Value against NumPy; gradient three ways: ``.backward()`` leaf grads equal
+    ``autograd.grad``'s, which match float64 central differences (``gradcheck``)."""
     tensors = [_t(a) for a in arrays]
     out = mg_fn(*tensors)
     np.testing.assert_allclose(out.numpy(), np_fn(*arrays), rtol=1e-10, atol=1e-12)
     assert out.dtype == np.float64
     assert gradcheck(mg_fn, tensors, eps=1e-6, atol=1e-6, rtol=1e-4)
+    _check_backward_matches_grad(out, tensors)
+
+
+def _check_backward_matches_grad(out: mg.Tensor, tensors: list[mg.Tensor]) -> None:
+    weights = mg.tensor(np.random.default_rng(7).standard_normal(out.shape), dtype=np.float64)
+    expected = mg.autograd.grad(out, tensors, grad_outputs=weights, retain_graph=True,
+                                allow_unused=True)
+    out.backward(weights)
+    for i, (t, g) in enumerate(zip(tensors, expected)):
+        want = np.zeros(t.shape) if g is None else g.numpy()
+        got = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
+                                   err_msg=f"input {i}: .backward() differs from autograd.grad")
 
 
 @pytest.mark.parametrize("op", UNARY, ids=lambda o: o.name)
