@@ -754,3 +754,25 @@ def test_snapshot_sees_a_change() -> None:
     before = snapshot([model, opt])
     opt.step()
     assert snapshot([model, opt]) != before
+
+
+def test_module_to_accepts_the_spellings_tensor_to_accepts() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.LayerNorm(3))
+    for spelling in ("CPU", "cpu", " Cpu "):
+        assert model.to(spelling) is model
+        assert all(p.device == mg.tensor([1.0]).to(spelling).device == "cpu" for p in model.parameters())
+    model.to("float64")
+    assert all(p.dtype == np.float64 for p in model.parameters())
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.GRU, nn.LSTM])
+def test_matching_dtypes_are_accepted(cls: type) -> None:
+    """The dtype checks refuse only mismatches: a float64 layer takes float64 input."""
+    mg.manual_seed(0)
+    layer = cls(3, 5).double()
+    x = f64(4, 2, 3)
+    h = f64(*H0)
+    out, _ = layer(x, (h, f64(*H0)) if cls is nn.LSTM else h)
+    assert out.dtype == np.float64 and out.shape == (4, 2, 5)
+    out32, _ = cls(3, 5)(f32(4, 2, 3))
+    assert out32.dtype == np.float32
