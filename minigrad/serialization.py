@@ -161,6 +161,8 @@ def _temp_prefix(name: str) -> str:
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there: assume alive
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -32,7 +32,10 @@ class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts) and per-parameter ``state``.
 
     Subclasses pass their ``defaults`` to ``__init__`` and define ``step()``, which
-    updates every parameter that has a gradient. ``state`` maps each parameter (hashed
+    calls ``_validate_step()`` first and then updates every parameter that has a
+    gradient, so a refused step changes nothing. ``params`` may also be
+    ``model.named_parameters()`` (PyTorch 2.x): each group then keeps
+    ``"param_names"``, and errors name the parameter. ``state`` maps each parameter (hashed
     by identity) to a dict of arrays and its step count: ``optimizer.state[p]``.
     """
 
