@@ -262,15 +262,18 @@ def save(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = os.path.join(folder, f"{prefix}{os.getpid()}-{secrets.token_hex(4)}")
+        with _in_flight_lock:  # reserved before it exists: another thread never deletes it
+            _in_flight.add(tmp)
         try:
             # A new file: the kernel applies the umask to 0o666 (no process-wide umask
             # change). A replaced file: private until its own mode is restored below.
             fd = os.open(tmp, flags, 0o666 if mode is None else 0o600)
             break
-        except FileExistsError:
-            continue
-    with _in_flight_lock:
-        _in_flight.add(tmp)
+        except BaseException as exc:
+            with _in_flight_lock:
+                _in_flight.discard(tmp)
+            if not isinstance(exc, FileExistsError):
+                raise
     try:
         with os.fdopen(fd, "wb") as f:
             _writer(f, arrays)

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -290,3 +291,24 @@ def test_sigkill_mid_save_keeps_old_file_and_next_save_cleans_up(tmp_path: Path)
     mg.save({"w": mg.zeros(2)}, path)
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
     assert mg.load(path)["w"].tolist() == [0.0, 0.0]
+
+
+def test_saves_from_several_threads_do_not_delete_each_others_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "shared.npz"
+    errors: list[BaseException] = []
+
+    def writer(value: float) -> None:
+        try:
+            for _ in range(10):
+                mg.save({"w": mg.full((2000,), value)}, path)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(float(i),)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.npz"]
+    assert len(set(mg.load(path)["w"].tolist())) == 1  # one whole write, never a mixture
