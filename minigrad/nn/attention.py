@@ -14,6 +14,7 @@ from .. import backend
 from ..ops import split
 from ..tensor import Tensor
 from . import init
+from ._checks import check_int, check_like_weights, check_probability
 from .layers import Linear
 from .module import Module, Parameter
 from .sdpa import attention, masked_softmax
@@ -77,13 +78,14 @@ class MultiheadAttention(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        embed_dim = check_int("MultiheadAttention", "embed_dim", embed_dim, 1)
+        num_heads = check_int("MultiheadAttention", "num_heads", num_heads, 1)
+        dropout = check_probability("MultiheadAttention", "dropout", dropout)
         super().__init__()
-        if num_heads < 1 or embed_dim % num_heads:
+        if embed_dim % num_heads:
             raise ValueError(
                 f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
             )
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout}")
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
@@ -115,7 +117,8 @@ class MultiheadAttention(Module):
     def _check(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
         name, e = "MultiheadAttention", self.embed_dim
         for label, t in (("query", query), ("key", key), ("value", value)):
-            if not isinstance(t, Tensor) or t.ndim not in (2, 3) or t.shape[-1] != e:
+            check_like_weights(name, label, t, self.in_proj_weight)
+            if t.ndim not in (2, 3) or t.shape[-1] != e:
                 got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
                 raise ValueError(
                     f"{name}: expected {label} of shape (seq, batch, {e}), (batch, seq, {e}) "
@@ -262,6 +265,8 @@ class AdditiveAttention(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        for label, size in (("query_dim", query_dim), ("key_dim", key_dim), ("hidden_dim", hidden_dim)):
+            check_int("AdditiveAttention", label, size, 1)
         super().__init__()
         self.query_proj = Linear(query_dim, hidden_dim, bias=False, device=device, dtype=dtype)
         self.key_proj = Linear(key_dim, hidden_dim, device=device, dtype=dtype)
@@ -275,6 +280,8 @@ class AdditiveAttention(Module):
         """Return ``(context (B, Dv), weights (B, S))``."""
         name = "AdditiveAttention"
         values = keys if values is None else values
+        for label, t in (("query", query), ("keys", keys), ("values", values)):
+            check_like_weights(name, label, t, self.v)
         dq, dk = self.query_proj.in_features, self.key_proj.in_features
         if query.ndim != 2 or query.shape[1] != dq:
             raise ValueError(f"{name}: expected query of shape (batch, {dq}), got {query.shape}")

@@ -13,6 +13,7 @@ from .. import backend
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._checks import check_int, check_like_weights, check_probability
 from .module import Module, Parameter
 
 
@@ -26,9 +27,9 @@ def _new_param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
 
 
 def _check_size(layer: str, **sizes: int) -> None:
+    """Each size an int >= 0 (TypeError for a float or bool, ValueError when negative)."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{layer}: {name} must be a non-negative int, got {value!r}")
+        check_int(layer, name, value, 0)
 
 
 class Linear(Module):
@@ -62,6 +63,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_like_weights("Linear", "input", x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -87,6 +89,7 @@ class Embedding(Module):
         super().__init__()
         _check_size("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if padding_idx is not None:
+            check_int("Embedding", "padding_idx", padding_idx, -num_embeddings)
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(
                     f"Embedding: padding_idx {padding_idx} must be within "
@@ -119,9 +122,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p = check_probability("Dropout", "probability", p)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)
@@ -167,6 +168,8 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.weight is not None:
+            check_like_weights("LayerNorm", "input", x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

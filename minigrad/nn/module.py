@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import OpError
-from ..tensor import Tensor, _to_array
+from ..tensor import Tensor, _is_dtype_name, _to_array
 
 
 class Parameter(Tensor):
@@ -178,22 +178,35 @@ class Module:
         return self
 
     def to(self, device_or_dtype: Any) -> Module:
-        """Move (or cast) every parameter and buffer in place; returns self."""
-        is_device = (isinstance(device_or_dtype, str)
-                     and device_or_dtype.split(":")[0] in ("cpu", "cuda", "gpu"))
+        """Move (or cast) every parameter and buffer in place; returns self.
+
+        A device is a string such as ``"cpu"``, ``"CPU"``, ``"cuda:1"`` (as for
+        ``Tensor.to``); anything else is a dtype, which casts the float tensors. The
+        argument is checked before any tensor changes."""
+        is_device = isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype)
+        if is_device:
+            try:
+                dev = backend.normalize_device(device_or_dtype)
+            except ValueError as exc:
+                raise ValueError(f"{type(self).__name__}.to: {exc}") from exc
+        else:
+            try:
+                dtype = np.dtype(device_or_dtype)
+            except TypeError as exc:
+                raise TypeError(
+                    f"{type(self).__name__}.to: expected a device ('cpu', 'cuda', 'cuda:N') "
+                    f"or a dtype, got {device_or_dtype!r}"
+                ) from exc
         for t in list(self.parameters()) + [b for _, b in self.named_buffers()]:
             t._bump_version()
             if is_device:
-                dev = backend.normalize_device(device_or_dtype)
                 t.data = backend.to_device(t.data, dev)
                 if t.grad is not None:
                     t.grad.data = backend.to_device(t.grad.data, dev)
-            else:
-                dtype = np.dtype(device_or_dtype)
-                if t.data.dtype.kind == "f":
-                    t.data = t.data.astype(dtype)
-                    if t.grad is not None:
-                        t.grad.data = t.grad.data.astype(dtype)
+            elif t.data.dtype.kind == "f":
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad.data = t.grad.data.astype(dtype)
         return self
 
     def cpu(self) -> Module:
@@ -222,7 +235,9 @@ class Module:
 
         Values are cast to each parameter's dtype and moved to its device. With
         ``strict``, missing or unexpected keys raise a KeyError naming them; a shape
-        mismatch always raises a ValueError naming the key and both shapes.
+        mismatch always raises a ValueError naming the key and both shapes; a value that
+        is not a bool, integer or float array (object, string, structured, complex) a
+        TypeError naming the key. Nothing is changed unless every key fits.
         """
         own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
         missing = [k for k in own if k not in state_dict]
@@ -238,9 +253,8 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else value
-            shape = tuple(getattr(array, "shape", np.shape(array)))
+            array = _checked_value(type(self).__name__, key, state_dict[key], target)
+            shape = tuple(array.shape)
             if shape != target.shape:
                 raise OpError(
                     f"load_state_dict for {type(self).__name__}: size mismatch for {key!r}: "
@@ -268,6 +282,29 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _checked_value(owner: str, key: str, value: Any, target: Tensor) -> Any:
+    """The array of a ``load_state_dict`` value, refused unless it is plain numeric
+    (an object or structured array would load as garbage or NaN weights)."""
+    array = value.data if isinstance(value, Tensor) else value
+    if not backend.is_array(array):
+        try:
+            array = np.asarray(array)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"load_state_dict for {owner}: value for {key!r} is a {type(value).__name__}, "
+                "not an array"
+            ) from exc
+    dt = array.dtype
+    allowed = "biuf" if target.dtype.kind in "biuf" else "biufc"
+    if dt.kind not in allowed or dt.names is not None or dt.subdtype is not None:
+        raise TypeError(
+            f"load_state_dict for {owner}: value for {key!r} has dtype {dt} "
+            f"({type(value).__name__}); expected a bool, integer or float array to cast "
+            f"to the parameter's {target.dtype}"
+        )
+    return array
 
 
 class Sequential(Module):

@@ -24,6 +24,7 @@ from ..creation import zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._checks import check_int, check_like_weights, check_probability, check_states
 from ._recurrent_checks import (
     check_cell_input,
     check_cell_state,
@@ -103,6 +104,9 @@ class _CellBase(Module):
     def __init__(
         self, mode: str, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any
     ) -> None:
+        name = type(self).__name__
+        input_size = check_int(name, "input_size", input_size, 1)
+        hidden_size = check_int(name, "hidden_size", hidden_size, 1)
         super().__init__()
         self.mode = mode
         self.input_size = input_size
@@ -126,9 +130,12 @@ class _CellBase(Module):
     def _run(self, x: Tensor, hx: State | None) -> State:
         name = type(self).__name__
         batched = check_cell_input(name, x, self.input_size)
+        check_like_weights(name, "input", x, self.weight_ih)
         if not batched:
             x = x.unsqueeze(0)
         n_state = 2 if self.mode == "lstm" else 1
+        if hx is not None:
+            check_states(name, ("h", "c")[:n_state], hx, self.weight_ih)
         if hx is None:
             start = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
             state: State = (start,) * n_state
@@ -259,13 +266,13 @@ class _RNNBase(Module):
         device: Any,
         dtype: Any,
     ) -> None:
+        name = type(self).__name__
+        input_size = check_int(name, "input_size", input_size, 1)
+        hidden_size = check_int(name, "hidden_size", hidden_size, 1)
+        num_layers = check_int(name, "num_layers", num_layers, 1)
+        dropout = check_probability(name, "dropout", dropout)
         super().__init__()
         self.mode = mode
-        name = type(self).__name__
-        if num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -336,6 +343,7 @@ class _RNNBase(Module):
     def _forward(self, x: Tensor, hx: State | None, lengths: Lengths) -> tuple[Tensor, State]:
         name = type(self).__name__
         batched = check_sequence_input(name, x, self.input_size)
+        check_like_weights(name, "input", x, self.weight_ih_l0)
         if not batched:
             if lengths is not None:
                 raise ValueError(f"{name}: lengths needs a batched input (3-D), got shape {x.shape}")
@@ -349,6 +357,7 @@ class _RNNBase(Module):
             start = zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
             initial = [(start,) * n_state for _ in range(layers_dirs)]
         else:
+            check_states(name, ("h_0", "c_0")[:n_state], hx, self.weight_ih_l0)
             check_sequence_state(name, hx, layers_dirs, batch if batched else None, self.hidden_size)
             full = [s if batched else s.unsqueeze(1) for s in hx]
             initial = [tuple(s[k] for s in full) for k in range(layers_dirs)]

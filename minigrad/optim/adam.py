@@ -55,7 +55,9 @@ class Adam(Optimizer):
         group["betas"] = betas
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient, in place; all or nothing (a
+        refused step changes no parameter and no state)."""
+        self._validate_step()
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]

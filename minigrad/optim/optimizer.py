@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.function import OpError
 from ..tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -31,7 +32,10 @@ class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts) and per-parameter ``state``.
 
     Subclasses pass their ``defaults`` to ``__init__`` and define ``step()``, which
-    updates every parameter that has a gradient. ``state`` maps each parameter (hashed
+    calls ``_validate_step()`` first and then updates every parameter that has a
+    gradient, so a refused step changes nothing. ``params`` may also be
+    ``model.named_parameters()`` (PyTorch 2.x): each group then keeps
+    ``"param_names"``, and errors name the parameter. ``state`` maps each parameter (hashed
     by identity) to a dict of arrays and its step count: ``optimizer.state[p]``.
     """
 
@@ -68,6 +72,10 @@ class Optimizer:
         if params is None:
             raise ValueError(f"{self._name}.add_param_group: the group has no 'params' entry")
         params = [params] if isinstance(params, Tensor) else list(params)
+        names = _split_names(self._name, params)
+        if names is not None:  # PyTorch 2.x: Optimizer(model.named_parameters())
+            params = [p for _, p in params]
+            group["param_names"] = names
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -105,6 +113,49 @@ class Optimizer:
         wd = group.get("weight_decay", 0.0)
         if not wd >= 0.0:
             raise ValueError(f"{self._name}: invalid weight_decay value: {wd}")
+
+    def _param_label(self, gi: int, i: int) -> str:
+        """``parameter 1 of group 0 ('fc.bias')``: how errors name a parameter."""
+        names = self.param_groups[gi].get("param_names")
+        name = f" ({names[i]!r})" if names is not None and i < len(names) else ""
+        return f"parameter {i} of group {gi}{name}"
+
+    def _validate_step(self) -> None:
+        """Check everything ``step()`` will use before it changes anything, so that a
+        refused step leaves every parameter and all optimizer state as they were."""
+        for gi, group in enumerate(self.param_groups):
+            self._check_group(group)
+            for i, p in enumerate(group["params"]):
+                grad = p.grad
+                if grad is None:
+                    continue
+                label = self._param_label(gi, i)
+                if not isinstance(grad, Tensor):
+                    raise TypeError(
+                        f"{self._name}.step: the gradient of {label} is a "
+                        f"{type(grad).__name__}, expected a Tensor"
+                    )
+                if tuple(grad.shape) != tuple(p.shape):
+                    raise OpError(
+                        f"{self._name}.step: the gradient of {label} has shape "
+                        f"{tuple(grad.shape)}, but the parameter has shape {tuple(p.shape)}"
+                    )
+                if grad.dtype.kind != "f" or p.dtype.kind != "f":
+                    raise TypeError(
+                        f"{self._name}.step: {label} has dtype {p.dtype} and its gradient "
+                        f"{grad.dtype}; both must be float dtypes"
+                    )
+                if grad.device != p.device:
+                    raise RuntimeError(
+                        f"{self._name}.step: the gradient of {label} is on {grad.device}, "
+                        f"the parameter on {p.device}"
+                    )
+                for key, value in self.state.get(p, {}).items():
+                    if backend.is_array(value) and tuple(value.shape) != tuple(p.shape):
+                        raise OpError(
+                            f"{self._name}.step: state {key!r} of {label} has shape "
+                            f"{tuple(value.shape)}, but the parameter has shape {tuple(p.shape)}"
+                        )
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to ``None`` (default) or to zeros."""
@@ -182,6 +233,7 @@ class Optimizer:
                 if k not in new_group:
                     new_group[k] = group[k]
             new_group["params"] = group["params"]
+            self._check_group(new_group)
             new_groups.append(new_group)
         new_state: dict[Tensor, dict[str, Any]] = {}
         for raw_index, entry in _as_dict(sd["state"]).items():
@@ -222,6 +274,18 @@ class Optimizer:
             lines.extend(f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _split_names(opt: str, params: list[Any]) -> list[str] | None:
+    """The names of ``(name, Tensor)`` pairs, or None for plain Tensors (no mixing)."""
+    named = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params]
+    if not any(named):
+        return None
+    if not all(named):
+        raise TypeError(
+            f"{opt}: a parameter group must hold only Tensors or only (name, Tensor) pairs"
+        )
+    return [name for name, _ in params]
 
 
 def _as_list(groups: Any) -> list[dict[str, Any]]:
