@@ -24,7 +24,7 @@ def test_creation_lands_on_the_device(device: str) -> None:
 def test_ops_and_backward_stay_on_device(device: str) -> None:
     x = mg.randn(3, 4, device=device, requires_grad=True)
     w = mg.randn(4, 2, device=device, requires_grad=True)
-    y = (x @ w).tanh().softmax(-1)[mg.tensor([0, 0, 2])].sum()
+    y = (x @ w).tanh().softmax(-1)[mg.tensor([0, 0, 2], device=device)].sum()
     y.backward()
     assert x.grad.device == device and w.grad.device == device
     assert isinstance(y.numpy(), np.ndarray)
