@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import cupy_standin
 import numpy as np
 import pytest
 
@@ -68,8 +69,10 @@ def test_mixing_devices_error_without_gpu() -> None:
         a * b
 
 
-@pytest.mark.skipif(mg.cuda.is_available(), reason="a GPU is present, so 'cuda' succeeds here")
-def test_cuda_without_gpu_or_cupy_says_how_to_install() -> None:
+@pytest.mark.skipif(cupy_standin.real_cupy_gpu(), reason="a GPU is present, so 'cuda' succeeds here")
+def test_cuda_without_gpu_or_cupy_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cupy", None)  # hide the stand-in: "no CuPy"
+    monkeypatch.setattr(backend, "_cupy", None)
     with pytest.raises(RuntimeError, match=r"(CuPy is not installed.*cuda12|no usable GPU)"):
         mg.zeros(2, device="cuda")
     with pytest.raises(RuntimeError):
