@@ -8,6 +8,7 @@ consult. Random number generators live here too, one per device, so that
 
 from __future__ import annotations
 
+import contextlib
 import os
 from types import ModuleType
 from typing import Any
@@ -118,6 +119,24 @@ def device_of(array: Any) -> str:
     return "cpu"
 
 
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+def device_context(device: str) -> Any:
+    """A context in which CuPy allocates, draws random numbers and runs kernels on
+    ``device`` (CuPy works on its *current* device); a no-op for ``"cpu"``."""
+    if device == "cpu":
+        return _NO_CONTEXT
+    return _require_gpu(device).cuda.Device(_cuda_index(device))
+
+
+def array_context(array: Any) -> Any:
+    """``device_context`` of the device ``array`` lives on."""
+    if isinstance(array, np.ndarray | np.generic):
+        return _NO_CONTEXT
+    return array.device
+
+
 def to_device(array: Any, device: str) -> Any:
     """Copy an array to ``device`` (a no-op when it is already there)."""
     if device == "cpu":
@@ -127,6 +146,8 @@ def to_device(array: Any, device: str) -> Any:
             return _cupy.asnumpy(array)
         return np.asarray(array)
     cp = _require_gpu(device)
+    if isinstance(array, cp.ndarray) and device_of(array) == device:
+        return array
     with cp.cuda.Device(_cuda_index(device)):
         return cp.asarray(array)
 

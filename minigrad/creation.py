@@ -37,10 +37,13 @@ def tensor(data: Any, dtype: Any = None, device: str | None = None,
     """A new tensor holding a copy of ``data`` (scalar, nested list, numpy/cupy array or
     Tensor). Float input gets the default dtype (float32), int and bool input keep theirs."""
     source = data.data if isinstance(data, Tensor) else data
-    array = _to_array(source, dtype, device, keep_device=False)
+    # a Tensor or a device array keeps its device (PyTorch's rule); host data goes to the default
+    keep = backend.is_array(source) and not isinstance(source, np.ndarray)
+    array = _to_array(source, dtype, device, keep_device=keep)
     if array is source or (isinstance(array, np.ndarray) and isinstance(source, np.ndarray)
                            and np.shares_memory(array, source)):
-        array = array.copy()
+        with backend.array_context(array):
+            array = array.copy()
     return _finish(array, requires_grad)
 
 
@@ -48,14 +51,18 @@ def zeros(*size: Any, dtype: Any = None, device: str | None = None,
           requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of shape ``size``."""
     dev = _device(device)
-    return _finish(backend.get_xp(dev).zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    with backend.device_context(dev):
+        array = backend.get_xp(dev).zeros(_shape(size), dtype=_float_dtype(dtype))
+    return _finish(array, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: str | None = None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones of shape ``size``."""
     dev = _device(device)
-    return _finish(backend.get_xp(dev).ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    with backend.device_context(dev):
+        array = backend.get_xp(dev).ones(_shape(size), dtype=_float_dtype(dtype))
+    return _finish(array, requires_grad)
 
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: str | None = None,
@@ -66,7 +73,9 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None, device: str | 
         if dtype.kind == "f":
             dtype = backend.get_default_dtype()
     dev = _device(device)
-    return _finish(backend.get_xp(dev).full(_shape((size,)), fill_value, dtype=dtype), requires_grad)
+    with backend.device_context(dev):
+        array = backend.get_xp(dev).full(_shape((size,)), fill_value, dtype=dtype)
+    return _finish(array, requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
@@ -78,7 +87,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         is_int = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = np.int64 if is_int else backend.get_default_dtype()
     dev = _device(device)
-    return _finish(backend.get_xp(dev).arange(start, end, step, dtype=dtype), requires_grad)
+    with backend.device_context(dev):
+        array = backend.get_xp(dev).arange(start, end, step, dtype=dtype)
+    return _finish(array, requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, device: str | None = None,
@@ -99,20 +110,23 @@ def randn(*size: Any, dtype: Any = None, device: str | None = None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the device's generator (see ``manual_seed``)."""
     dev = _device(device)
-    gen = backend.generator(dev)
-    return _finish(gen.standard_normal(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    with backend.device_context(dev):
+        array = backend.generator(dev).standard_normal(_shape(size), dtype=_float_dtype(dtype))
+    return _finish(array, requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, device: str | None = None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the device's generator."""
     dev = _device(device)
-    gen = backend.generator(dev)
-    return _finish(gen.random(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    with backend.device_context(dev):
+        array = backend.generator(dev).random(_shape(size), dtype=_float_dtype(dtype))
+    return _finish(array, requires_grad)
 
 
 def randint(low: int, high: int, size: Sequence[int], device: str | None = None) -> Tensor:
     """Random int64 values in ``[low, high)``."""
     dev = _device(device)
-    gen = backend.generator(dev)
-    return _finish(gen.integers(low, high, size=_shape((size,)), dtype=np.int64), False)
+    with backend.device_context(dev):
+        array = backend.generator(dev).integers(low, high, size=_shape((size,)), dtype=np.int64)
+    return _finish(array, False)

@@ -87,7 +87,7 @@ class Tensor:
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                 "use .any() / .all() on .data, or compare a single element"
             )
-        return bool(self.data.reshape(()))
+        return bool(self.data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -124,16 +124,19 @@ class Tensor:
                     f"backward: grad can be implicitly created only for single-element "
                     f"outputs, got shape {self.shape}; pass grad= of that shape"
                 )
-            grad = Tensor._from_array(backend.xp_of(self.data).ones_like(self.data))
+            with backend.array_context(self.data):
+                grad = Tensor._from_array(backend.xp_of(self.data).ones_like(self.data))
         else:
             grad = ops.as_tensor_like(grad, self)
+            ops.check_same_device("backward", "grad", grad, "the tensor", self)
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
                 )
         if retain_graph is None:
             retain_graph = create_graph
-        _engine.run_backward((self,), (grad,), retain_graph, create_graph)
+        with backend.array_context(self.data):  # the engine's own adds run on this device
+            _engine.run_backward((self,), (grad,), retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and its in-place version counter), cut from the graph."""
@@ -446,8 +449,10 @@ def _to_array(data: Any, dtype: Any, device: str | None, keep_device: bool = Tru
             target = backend.device_of(data) if keep_device else backend.get_default_device()
         if dtype is None and data.dtype.kind == "f" and data.dtype != backend.get_default_dtype():
             dtype = backend.get_default_dtype()
-        array = data if dtype is None else data.astype(dtype, copy=False)
-        return backend.to_device(array, target)
+        if dtype is not None:
+            with backend.array_context(data):
+                data = data.astype(dtype, copy=False)
+        return backend.to_device(data, target)
     if target is None:
         target = backend.get_default_device()
     array = np.asarray(data, dtype=dtype)

@@ -1,17 +1,30 @@
-"""Shared test helpers: the device parameter and float64 tolerances."""
+"""Shared test helpers: the device parameter and float64 tolerances.
+
+Without real CuPy and a GPU, the strict CuPy stand-in (tests/cupy_standin) is installed
+before any test runs, so every ``device``-parametrized test also runs on ``cuda``.
+"""
 
 from __future__ import annotations
 
+import cupy_standin
 import numpy as np
 import pytest
 
 import minigrad as mg
+
+REAL_GPU = cupy_standin.real_cupy_gpu()
+if not REAL_GPU:
+    cupy_standin.install()
 
 CUDA_REASON = "needs CuPy and a CUDA GPU (pip install 'minigrad[cuda12]'); none found here"
 DEVICES = [
     "cpu",
     pytest.param("cuda", marks=pytest.mark.skipif(not mg.cuda.is_available(), reason=CUDA_REASON)),
 ]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "cuda: real CuPy GPU" if REAL_GPU else "cuda: strict CuPy stand-in (tests/cupy_standin)"
 
 
 @pytest.fixture(params=DEVICES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import cupy_standin
 import numpy as np
 import pytest
 
@@ -24,7 +25,7 @@ def test_creation_lands_on_the_device(device: str) -> None:
 def test_ops_and_backward_stay_on_device(device: str) -> None:
     x = mg.randn(3, 4, device=device, requires_grad=True)
     w = mg.randn(4, 2, device=device, requires_grad=True)
-    y = (x @ w).tanh().softmax(-1)[mg.tensor([0, 0, 2])].sum()
+    y = (x @ w).tanh().softmax(-1)[mg.tensor([0, 0, 2], device=device)].sum()
     y.backward()
     assert x.grad.device == device and w.grad.device == device
     assert isinstance(y.numpy(), np.ndarray)
@@ -68,8 +69,10 @@ def test_mixing_devices_error_without_gpu() -> None:
         a * b
 
 
-@pytest.mark.skipif(mg.cuda.is_available(), reason="a GPU is present, so 'cuda' succeeds here")
-def test_cuda_without_gpu_or_cupy_says_how_to_install() -> None:
+@pytest.mark.skipif(cupy_standin.real_cupy_gpu(), reason="a GPU is present, so 'cuda' succeeds here")
+def test_cuda_without_gpu_or_cupy_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cupy", None)  # hide the stand-in: "no CuPy"
+    monkeypatch.setattr(backend, "_cupy", None)
     with pytest.raises(RuntimeError, match=r"(CuPy is not installed.*cuda12|no usable GPU)"):
         mg.zeros(2, device="cuda")
     with pytest.raises(RuntimeError):

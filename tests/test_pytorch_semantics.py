@@ -95,10 +95,9 @@ def test_matmul_refuses_mixed_float_dtypes() -> None:
         mg.zeros(2, 3) @ mg.zeros(3, 2, dtype=np.float64)
 
 
-@pytest.mark.skipif(mg.cuda.is_available(), reason="a GPU is present, so 'cuda:1' may exist")
 def test_device_error_names_the_device_asked_for() -> None:
-    with pytest.raises(RuntimeError, match="'cuda:1'"):
-        mg.tensor([1.0]).to("cuda:1")
+    with pytest.raises(RuntimeError, match="'cuda:97'"):
+        mg.tensor([1.0]).to("cuda:97")
 
 
 def test_bare_command_prints_usage_and_fails(capsys: pytest.CaptureFixture[str]) -> None:

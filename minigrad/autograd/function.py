@@ -58,7 +58,11 @@ class Function:
                 if type(a) is not first or (first is not np.ndarray and a.device != arrays[0].device):
                     _raise_device_mix(cls, inputs)
         try:
-            out = fn.forward(*arrays)
+            if isinstance(arrays[0], np.ndarray):
+                out = fn.forward(*arrays)
+            else:
+                with arrays[0].device:  # CuPy allocates and runs kernels on the current device
+                    out = fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
             if isinstance(exc, OpError):
                 raise
@@ -227,14 +231,18 @@ def _raise_device_mix(cls: type, inputs: tuple[Tensor, ...]) -> None:
 
 
 def _check_finite(fn: Function, arrays: Any, phase: str) -> None:
-    from ..backend import xp_of
+    from ..backend import array_context, xp_of
 
     items = arrays if isinstance(arrays, tuple) else (arrays,)
     for a in items:
         if a is None:
             continue
         data = a.data if isinstance(a, _Tensor) else a
-        if data.dtype.kind in "fc" and not bool(xp_of(data).isfinite(data).all()):
+        if data.dtype.kind not in "fc":
+            continue
+        with array_context(data):
+            finite = bool(xp_of(data).isfinite(data).all())
+        if not finite:
             scope = getattr(fn, "scope", None) or state.scope or "<top level>"
             raise RuntimeError(
                 f"detect_anomaly: {fn.name} produced NaN/Inf in its {phase} "

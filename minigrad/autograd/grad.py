@@ -29,7 +29,8 @@ def grad(
     Hessian-vector products, gradient penalties). An input the outputs do not depend on
     raises unless ``allow_unused=True``, in which case its gradient is None.
     """
-    from ..ops import as_tensor_like
+    from ..backend import array_context
+    from ..ops import as_tensor_like, check_same_device
     from ..tensor import Tensor
 
     outs = _as_list(outputs)
@@ -56,6 +57,7 @@ def grad(
             g = Tensor._from_array(_ones_like(o.data))
         else:
             g = as_tensor_like(g, o)
+            check_same_device("autograd.grad", f"grad_outputs[{i}]", g, f"output {i}", o)
             if g.shape != o.shape:
                 raise ValueError(
                     f"autograd.grad: grad_outputs[{i}] has shape {g.shape}, output has {o.shape}"
@@ -63,7 +65,8 @@ def grad(
         root_grads.append(g)
     if retain_graph is None:
         retain_graph = create_graph
-    results = run_backward(outs, root_grads, retain_graph, create_graph, inputs=ins)
+    with array_context(outs[0].data):  # the engine's own adds run on this device
+        results = run_backward(outs, root_grads, retain_graph, create_graph, inputs=ins)
     for i, r in enumerate(results):
         if r is None and not allow_unused:
             raise RuntimeError(
@@ -74,6 +77,7 @@ def grad(
 
 
 def _ones_like(array: Any) -> Any:
-    from ..backend import xp_of
+    from ..backend import array_context, xp_of
 
-    return xp_of(array).ones_like(array)
+    with array_context(array):
+        return xp_of(array).ones_like(array)

@@ -25,7 +25,8 @@ __all__ = ["AdditiveAttention", "MultiheadAttention"]
 def _param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
     dev = backend.normalize_device(device)
     dt = backend.get_default_dtype() if dtype is None else dtype
-    return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
+    with backend.device_context(dev):  # CuPy allocates on the current device
+        return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
 
 
 def _mask_data(
@@ -38,7 +39,10 @@ def _mask_data(
     """
     if isinstance(mask, Tensor):
         if mask.device != device:
-            raise RuntimeError(f"{name}: {label} is on {mask.device} but the inputs are on {device}")
+            raise RuntimeError(
+                f"{name}: {label} is on {mask.device} but the inputs are on {device}; move it "
+                f"with .to({device!r}) first"
+            )
         data = mask.data
     else:
         data = backend.to_device(mask if backend.is_array(mask) else np.asarray(mask), device)
@@ -178,7 +182,9 @@ class MultiheadAttention(Module):
         if additive is not None:
             xp = backend.xp_of(additive.data)
             finite = additive.data != -xp.inf
-            if not bool(finite.all()):
+            # on the host, skip the extra mask when every entry is finite; on a GPU that
+            # test would be a host read per call, so the mask is always applied there
+            if xp is not np or not finite.all():
                 allowed = finite if allowed is None else allowed & finite
         return allowed, additive
 

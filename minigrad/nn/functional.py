@@ -57,9 +57,10 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    gen = backend.generator(x.device)
-    keep = gen.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None) >= p
-    scale = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    with backend.array_context(x.data):  # the mask is drawn on x's own device
+        gen = backend.generator(x.device)
+        keep = gen.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None) >= p
+        scale = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
     return x * Tensor._from_array(scale)
 
 
@@ -79,16 +80,12 @@ def _check_float(op: str, name: str, t: Tensor) -> None:
         )
 
 
-def _raw(op: str, name: str, value: Any, like: Tensor) -> Any:
+def _raw(op: str, name: str, value: Any, like: Tensor, like_name: str = "input") -> Any:
     """The array behind ``value`` (Tensor, array or list), on ``like``'s device."""
     data = value.data if isinstance(value, Tensor) else value
     if not backend.is_array(data):
         data = np.asarray(data)
-    if backend.device_of(data) != like.device:
-        raise RuntimeError(
-            f"{op}: {name} is on {backend.device_of(data)} but the input is on {like.device}; "
-            "move it with .to(device) first"
-        )
+    ops.check_same_device(op, name, data, like_name, like)
     return data
 
 
@@ -108,8 +105,12 @@ def _class_last(x: Tensor) -> Tensor:
     return x.reshape(-1, x.shape[-1])
 
 
-def _check_targets(op: str, inp: Tensor, target: Any, ignore_index: int) -> Any:
-    """Validate class-index targets; returns them flat, ``(M,)``."""
+def _check_targets(op: str, inp: Tensor, target: Any, ignore_index: int) -> tuple[Any, Any]:
+    """Validate class-index targets; returns them flat, ``(M,)``, and the mask of
+    out-of-range ones on a GPU (None on the CPU, where they raise at once).
+
+    Reading the range check back on a GPU would stall the pipeline on every training
+    step, so there it stays on the device: out-of-range targets make their loss NaN."""
     expected = () if inp.ndim == 1 else (inp.shape[0], *inp.shape[2:])
     if target.dtype.kind not in "iu":
         raise TypeError(
@@ -123,16 +124,17 @@ def _check_targets(op: str, inp: Tensor, target: Any, ignore_index: int) -> Any:
             f"got {tuple(target.shape)}"
         )
     num_classes = inp.shape[0] if inp.ndim == 1 else inp.shape[1]
-    xp = backend.xp_of(target)
     flat = target.reshape(-1)
     bad = ((flat < 0) | (flat >= num_classes)) & (flat != ignore_index)
-    if bool(bad.any()):
-        value = int(flat[xp.argmax(bad)])
+    if not isinstance(bad, np.ndarray):
+        return flat, bad
+    if bad.any():
+        value = int(flat[np.argmax(bad)])
         raise IndexError(
             f"{op}: target value {value} is out of range: expected class indices in "
             f"[0, {num_classes - 1}] for {num_classes} classes, or ignore_index={ignore_index}"
         )
-    return flat
+    return flat, None
 
 
 def _class_weight(op: str, weight: Any, num_classes: int, like: Tensor) -> Any:
@@ -144,25 +146,30 @@ def _class_weight(op: str, weight: Any, num_classes: int, like: Tensor) -> Any:
         raise ValueError(
             f"{op}: weight must have shape ({num_classes},) (one per class), got {tuple(w.shape)}"
         )
-    return w.astype(like.data.dtype, copy=False)
+    with backend.array_context(w):
+        return w.astype(like.data.dtype, copy=False)
 
 
 def _nll_terms(
-    logp: Tensor, target: Any, weight: Any, ignore_index: int
+    logp: Tensor, target: Any, weight: Any, ignore_index: int, bad: Any = None
 ) -> tuple[Tensor, Any, Any]:
     """Per-element ``-w[t] * logp[i, t]`` for flat ``logp (M, C)``, ``target (M,)``.
 
     Returns the loss terms, the per-element weights (0 where ignored) and the mask of
-    kept elements.
+    kept elements. Where ``bad`` (out-of-range targets, on a GPU) is True the term is NaN.
     """
     xp = backend.xp_of(logp.data)
     keep = target != ignore_index
-    safe = xp.where(keep, target, 0)
+    valid = keep if bad is None else keep & ~bad
+    safe = xp.where(valid, target, 0)
     picked = logp[xp.arange(logp.shape[0]), safe]
     w = keep.astype(logp.data.dtype)
     if weight is not None:
         w = w * weight[safe]
-    return -picked * w, w, keep
+    terms = -picked * w
+    if bad is not None:  # a constant NaN where the target is out of range: no host read
+        terms = terms + Tensor._from_array(xp.where(bad, xp.nan, 0).astype(logp.data.dtype))
+    return terms, w, keep
 
 
 def _reduce(loss: Tensor, reduction: str, denom: Any = None) -> Tensor:
@@ -171,12 +178,14 @@ def _reduce(loss: Tensor, reduction: str, denom: Any = None) -> Tensor:
     total = loss.sum()
     if reduction == "sum":
         return total
-    if denom is not None and not bool(denom):
-        # every target ignored: the mean is 0/0 = NaN (as in PyTorch), yet the gradient
-        # must be zero, not NaN, or one all-padding batch would poison the weights
-        never = backend.xp_of(total.data).zeros((), dtype=bool)
-        return ops.where(never, total, float("nan"))
-    return total / (loss.data.size if denom is None else denom)
+    if denom is None:
+        return total / loss.data.size
+    # every target ignored: the mean is 0/0 = NaN (as in PyTorch), yet the gradient must
+    # be zero, not NaN, or one all-padding batch would poison the weights. Decided on the
+    # device, so the loss never waits for a host read.
+    empty = denom == 0
+    mean = total / Tensor._from_array(backend.xp_of(denom).where(empty, 1, denom))
+    return ops.where(empty, float("nan"), mean)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -195,13 +204,14 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
         raise ValueError(
             f"{op}: input must have at least 1 dimension (classes), got shape {input.shape}"
         )
-    raw = _raw(op, "target", target, input)
-    flat = _check_targets(op, input, raw, ignore_index)
-    w = _class_weight(op, weight, input.shape[0 if input.ndim == 1 else 1], input)
-    terms, wsum, _ = _nll_terms(_class_last(input), flat, w, ignore_index)
-    if reduction == "none":
-        return terms.reshape(*raw.shape)
-    return _reduce(terms, reduction, wsum.sum())
+    with backend.array_context(input.data):
+        raw = _raw(op, "target", target, input)
+        flat, bad = _check_targets(op, input, raw, ignore_index)
+        w = _class_weight(op, weight, input.shape[0 if input.ndim == 1 else 1], input)
+        terms, wsum, _ = _nll_terms(_class_last(input), flat, w, ignore_index, bad)
+        if reduction == "none":
+            return terms.reshape(*raw.shape)
+        return _reduce(terms, reduction, wsum.sum())
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -226,16 +236,23 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         raise ValueError(
             f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}"
         )
+    with backend.array_context(input.data):
+        return _cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def _cross_entropy(input: Tensor, target: Any, weight: Any, ignore_index: int, reduction: str,
+                   label_smoothing: float) -> Tensor:
+    op = "cross_entropy"
     class_axis = 0 if input.ndim == 1 else 1
     num_classes = input.shape[class_axis]
     w = _class_weight(op, weight, num_classes, input)
-    logp = _class_last(log_softmax(input, class_axis))
     raw = _raw(op, "target", target, input)
+    logp = _class_last(log_softmax(input, class_axis))
     if raw.dtype.kind == "f":
         soft = target if isinstance(target, Tensor) else raw
         return _soft_cross_entropy(input, soft, logp, w, reduction, label_smoothing)
-    flat = _check_targets(op, input, raw, ignore_index)
-    terms, wsum, keep = _nll_terms(logp, flat, w, ignore_index)
+    flat, bad = _check_targets(op, input, raw, ignore_index)
+    terms, wsum, keep = _nll_terms(logp, flat, w, ignore_index, bad)
     if label_smoothing > 0:
         smooth = -(logp if w is None else logp * w).sum(axis=1) * keep.astype(logp.data.dtype)
         terms = terms * (1 - label_smoothing) + smooth * (label_smoothing / num_classes)
@@ -313,27 +330,37 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
         raise ValueError(
             f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}"
         )
-    idx = _raw(op, "input", input, weight)
+    idx = _raw(op, "input", input, weight, "weight")
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"{op}: indices must be integers, got dtype {idx.dtype} with shape {tuple(idx.shape)}"
         )
+    with backend.array_context(weight.data):
+        return _embedding(idx, weight, padding_idx)
+
+
+def _embedding(idx: Any, weight: Tensor, padding_idx: int | None) -> Tensor:
     num = weight.shape[0]
     bad = (idx < 0) | (idx >= num)
-    if bool(bad.any()):
-        value = int(idx.reshape(-1)[backend.xp_of(idx).argmax(bad.reshape(-1))])
+    on_host = isinstance(idx, np.ndarray)
+    if on_host and bad.any():
+        value = int(idx.reshape(-1)[np.argmax(bad.reshape(-1))])
         raise IndexError(
-            f"{op}: index {value} is out of range for an embedding table of {num} rows "
+            f"embedding: index {value} is out of range for an embedding table of {num} rows "
             f"(valid: 0..{num - 1})"
         )
-    out = weight[idx]
+    if not on_host:  # checked on the device (no host read): out-of-range rows are NaN
+        xp = backend.xp_of(idx)
+        out = weight[xp.where(bad, 0, idx)]
+        out = ops.where(bad[..., None], float("nan"), out)
+    else:
+        out = weight[idx]
     if padding_idx is None:
         return out
-    pad = padding_idx % num
-    mask = (idx == pad)[..., None]
-    if not bool(mask.any()):
+    mask = (idx == padding_idx % num)[..., None]
+    if on_host and not mask.any():
         return out
-    return ops.where(Tensor(mask), out.detach(), out)
+    return ops.where(mask, out.detach(), out)
 
 
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,

@@ -66,14 +66,16 @@ def _generator(tensor: Tensor) -> Any:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U(a, b)."""
-    r = _generator(tensor).random(tensor.data.shape)
-    return _fill(tensor, a + (b - a) * r)
+    with backend.array_context(tensor.data):  # drawn on the tensor's own device
+        r = _generator(tensor).random(tensor.data.shape)
+        return _fill(tensor, a + (b - a) * r)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std**2)."""
-    r = _generator(tensor).standard_normal(tensor.data.shape)
-    return _fill(tensor, mean + std * r)
+    with backend.array_context(tensor.data):  # drawn on the tensor's own device
+        r = _generator(tensor).standard_normal(tensor.data.shape)
+        return _fill(tensor, mean + std * r)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

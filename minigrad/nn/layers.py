@@ -22,7 +22,8 @@ def _new_param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
     (the default device and float dtype where None)."""
     dev = backend.normalize_device(device)
     dt = backend.get_default_dtype() if dtype is None else dtype
-    data = backend.get_xp(dev).zeros(shape, dtype=dt)
+    with backend.device_context(dev):  # CuPy allocates on the current device
+        data = backend.get_xp(dev).zeros(shape, dtype=dt)
     return Parameter(data)
 
 

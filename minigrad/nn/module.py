@@ -204,9 +204,10 @@ class Module:
                 if t.grad is not None:
                     t.grad.data = backend.to_device(t.grad.data, dev)
             elif t.data.dtype.kind == "f":
-                t.data = t.data.astype(dtype)
-                if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dtype)
+                with backend.array_context(t.data):
+                    t.data = t.data.astype(dtype)
+                    if t.grad is not None:
+                        t.grad.data = t.grad.data.astype(dtype)
         return self
 
     def cpu(self) -> Module:
@@ -271,6 +272,12 @@ class Module:
         raise TypeError(f"{type(self).__name__} has no forward(); subclasses must define it")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for a in args:  # CuPy works on its current device: make it the input's
+            if isinstance(a, Tensor):
+                if not isinstance(a.data, np.ndarray):
+                    with a.data.device:
+                        return self.forward(*args, **kwargs)
+                break
         return self.forward(*args, **kwargs)
 
     def extra_repr(self) -> str:

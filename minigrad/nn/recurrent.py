@@ -45,7 +45,8 @@ def _empty(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
     """An uninitialised parameter (``reset_parameters`` fills it)."""
     dev = backend.normalize_device(device)
     dt = backend.get_default_dtype() if dtype is None else dtype
-    return Parameter(backend.get_xp(dev).empty(shape, dtype=dt))
+    with backend.device_context(dev):  # CuPy allocates on the current device
+        return Parameter(backend.get_xp(dev).empty(shape, dtype=dt))
 
 
 def _reset_uniform(module: Module, hidden_size: int) -> None:
@@ -67,8 +68,10 @@ def _folded_bias(mode: str, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor 
     if mode != "gru":
         return b_ih + b_hh
     hidden = b_hh.shape[0] // 3
-    keep = np.concatenate([np.ones(2 * hidden), np.zeros(hidden)]).astype(b_hh.dtype)
-    return b_ih + b_hh * Tensor(keep, dtype=b_hh.dtype, device=b_hh.device)
+    with backend.array_context(b_hh.data):  # made where b_hh lives: no host upload
+        keep = backend.xp_of(b_hh.data).ones(3 * hidden, dtype=b_hh.dtype)
+        keep[2 * hidden:] = 0
+    return b_ih + b_hh * Tensor._from_array(keep)
 
 
 def _check_pair(name: str, hx: object, expected: str) -> None:
@@ -365,8 +368,8 @@ class _RNNBase(Module):
         if lengths is not None:
             valid = lengths_to_array(name, lengths, batch, steps)
             keep = np.arange(steps)[:, None] < valid[None, :]  # (T, B)
-            masks = [Tensor(keep[t][:, None], device=x.device) for t in range(steps)]
-            out_mask = Tensor(keep[:, :, None], device=x.device)
+            out_mask = Tensor(keep[:, :, None], device=x.device)  # one upload, sliced per step
+            masks = [out_mask[t] for t in range(steps)]
             # Packed sequences never read padding: select, don't multiply, so NaN or Inf
             # past a row's length reaches neither the outputs nor any gradient.
             x = ops.where(out_mask, x, 0.0)

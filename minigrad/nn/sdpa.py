@@ -29,14 +29,18 @@ def masked_softmax(scores: Tensor, allowed: Any | None, axis: int = -1) -> Tenso
     if allowed is None:
         return scores.softmax(axis)
     allowed = allowed.data if isinstance(allowed, Tensor) else allowed
-    allowed = backend.xp_of(scores.data).broadcast_to(allowed, scores.shape)
+    xp = backend.xp_of(scores.data)
+    with backend.array_context(scores.data):
+        allowed = xp.broadcast_to(allowed, scores.shape)
+        has_any = allowed.any(axis=axis, keepdims=True)
     # The most negative finite value, not -inf: a fully masked row then stays finite
     # (uniform) instead of NaN, and is zeroed below; exp() of it underflows to exactly 0
     # in rows that have an allowed entry, so those rows equal the -inf formulation.
     lowest = float(np.finfo(scores.dtype).min)
     probs = where(allowed, scores, lowest).softmax(axis)
-    has_any = allowed.any(axis=axis, keepdims=True)
-    if not bool(has_any.all()):
+    # On the host, skip the zeroing when every row has a key; on a GPU that test would be
+    # a host read per call, so the (cheap) zeroing always runs there.
+    if xp is not np or not has_any.all():
         probs = where(has_any, probs, 0.0)
     return probs
 
@@ -112,13 +116,14 @@ def scaled_dot_product_attention(
             raise ValueError(
                 "scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both"
             )
-        allowed = xp.tril(xp.ones((length, source), dtype=bool))
+        with backend.array_context(query.data):  # built on the query's device
+            allowed = xp.tril(xp.ones((length, source), dtype=bool))
     elif attn_mask is not None:
         if isinstance(attn_mask, Tensor):
             if attn_mask.device != query.device:
                 raise RuntimeError(
                     f"scaled_dot_product_attention: attn_mask is on {attn_mask.device} but "
-                    f"query is on {query.device}"
+                    f"query is on {query.device}; move it with .to({query.device!r}) first"
                 )
             mask = attn_mask
         else:  # a constant (numpy array or list): placed beside the query
@@ -136,9 +141,12 @@ def scaled_dot_product_attention(
             allowed = mask.data
         else:
             additive = mask
-            # A -inf entry (PyTorch's way to forbid a key) must not make a row NaN.
-            if not bool(xp.isfinite(mask.data).all()):
-                allowed = mask.data != -xp.inf
+            # A -inf entry (PyTorch's way to forbid a key) must not make a row NaN. On the
+            # host the mask is skipped when all entries are finite; on a GPU that test
+            # would be a host read per call, so the mask is always made there.
+            with backend.array_context(mask.data):
+                if xp is not np or not xp.isfinite(mask.data).all():
+                    allowed = mask.data != -xp.inf
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
     out, _ = attention(query, key, value, allowed, additive, float(dropout_p), float(scale))

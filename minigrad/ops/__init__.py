@@ -14,7 +14,7 @@ composed from them.
 """
 
 from .broadcast import broadcast_to, expand, sum_to
-from .device import to_device
+from .device import check_same_device, to_device
 from .elementwise import (
     abs,
     add,
@@ -71,6 +71,7 @@ __all__ = [
     "broadcast_to",
     "cast",
     "cat",
+    "check_same_device",
     "chunk",
     "clip",
     "div",

@@ -28,16 +28,22 @@ def as_tensor_like(value: Any, like: Tensor) -> Tensor:
         return value
     xp = backend.xp_of(like.data)
     if isinstance(value, bool | int | float | np.number | np.bool_):
-        return Tensor._from_array(xp.asarray(value, dtype=scalar_dtype(value, like.data.dtype)))
+        dtype = scalar_dtype(value, like.data.dtype)
+        if xp is np:
+            return Tensor._from_array(np.asarray(value, dtype=dtype))
+        with like.data.device:  # a fill kernel on like's GPU: no host->device copy
+            return Tensor._from_array(xp.full((), value, dtype=dtype))
     if backend.is_array(value):
         if value.dtype.kind == "f" and like.data.dtype.kind == "f":
-            value = value.astype(like.data.dtype, copy=False)
+            with backend.array_context(value):
+                value = value.astype(like.data.dtype, copy=False)
         return Tensor._from_array(value)
     array = np.asarray(value)
     if array.dtype.kind == "f":
         dt = like.data.dtype if like.data.dtype.kind == "f" else backend.get_default_dtype()
         array = array.astype(dt)
-    return Tensor._from_array(xp.asarray(array))
+    with backend.array_context(like.data):  # nested lists: an upload the user wrote out
+        return Tensor._from_array(xp.asarray(array))
 
 
 def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -57,16 +63,22 @@ def pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if ka == kb == "f" and a.data.dtype != b.data.dtype and (a.ndim == 0) != (b.ndim == 0):
         # like a Python scalar, a 0-d tensor never widens a float tensor (PyTorch's rule)
         if a.ndim == 0 and not a.requires_grad:
-            a = Tensor._from_array(a.data.astype(b.data.dtype))
+            a = _astype(a, b.data.dtype)
         elif b.ndim == 0 and not b.requires_grad:
-            b = Tensor._from_array(b.data.astype(a.data.dtype))
+            b = _astype(b, a.data.dtype)
         return a, b
     if ka != kb:
         if ka in "biu" and kb in "fc":
-            a = Tensor._from_array(a.data.astype(b.data.dtype))
+            a = _astype(a, b.data.dtype)
         elif kb in "biu" and ka in "fc":
-            b = Tensor._from_array(b.data.astype(a.data.dtype))
+            b = _astype(b, a.data.dtype)
     return a, b
+
+
+def _astype(t: Tensor, dtype: np.dtype) -> Tensor:
+    """``t``'s data cast to ``dtype`` on its own device (no gradient)."""
+    with backend.array_context(t.data):
+        return Tensor._from_array(t.data.astype(dtype))
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> Any:

@@ -11,6 +11,7 @@ from ..autograd.function import Function, fused
 from ..tensor import Tensor
 from ._coerce import as_tensor_like, pair
 from .broadcast import sum_to
+from .device import check_same_device
 
 
 def _mul(a, b):
@@ -282,7 +283,8 @@ class Cast(Function):
 def _float(a: Tensor) -> Tensor:
     """Int and bool tensors as the default float dtype (for exp, log, ...), like PyTorch."""
     if a.data.dtype.kind in "biu":
-        return Tensor._from_array(a.data.astype(backend.get_default_dtype()))
+        with backend.array_context(a.data):
+            return Tensor._from_array(a.data.astype(backend.get_default_dtype()))
     return a
 
 
@@ -390,18 +392,23 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """Elementwise ``a`` where ``cond`` is True, else ``b`` (broadcasting all three)."""
+    return _where(cond, a, b, "where")
+
+
+def _where(cond: Any, a: Any, b: Any, op: str) -> Tensor:
     cond_array = cond.data if isinstance(cond, Tensor) else cond
     if not backend.is_array(cond_array):
         cond_array = np.asarray(cond_array)
     if cond_array.dtype != np.bool_:
-        raise TypeError(f"where: cond must be a bool tensor, got dtype {cond_array.dtype}")
+        raise TypeError(f"{op}: cond must be a bool tensor, got dtype {cond_array.dtype}")
     a, b = pair(a, b)
+    check_same_device(op, "cond" if op == "where" else "mask", cond_array, "input", a)
     return Where.apply(a, b, cond=cond_array, a_shape=a.data.shape, b_shape=b.data.shape)
 
 
 def masked_fill(a: Tensor, mask: Any, value: float) -> Tensor:
     """``a`` with ``value`` wherever the bool ``mask`` is True."""
-    return where(mask, value, a)
+    return _where(mask, value, a, "masked_fill")
 
 
 def cast(a: Tensor, dtype: Any) -> Tensor:
@@ -410,14 +417,18 @@ def cast(a: Tensor, dtype: Any) -> Tensor:
     if a.data.dtype == dtype:
         return a
     if dtype.kind not in "fc" and a.requires_grad:
-        return Tensor._from_array(a.data.astype(dtype))
+        with backend.array_context(a.data):
+            return Tensor._from_array(a.data.astype(dtype))
     return Cast.apply(a, dtype=dtype)
 
 
 def _compare(op: str):  # noqa: ANN202
     def compare(a: Any, b: Any) -> Tensor:
         a, b = pair(a, b)
-        return Tensor._from_array(getattr(a.data, op)(b.data))
+        if a.device != b.device:
+            check_same_device(op.strip("_"), "the right operand", b, "the left operand", a)
+        with backend.array_context(a.data):
+            return Tensor._from_array(getattr(a.data, op)(b.data))
 
     compare.__name__ = op.strip("_")
     compare.__doc__ = f"Elementwise ``{op.strip('_')}`` comparison (a bool tensor, no gradient)."
@@ -433,7 +444,8 @@ ne = _compare("__ne__")
 
 
 def logical_not(a: Tensor) -> Tensor:
-    return Tensor._from_array(~a.data)
+    with backend.array_context(a.data):
+        return Tensor._from_array(~a.data)
 
 
 __all__ = [

@@ -9,6 +9,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .device import check_same_device
 
 
 class GetItem(Function):
@@ -64,10 +65,18 @@ def getitem(a: Tensor, index: Any) -> Tensor:
     """``a[index]`` with ints, slices, None, ..., integer arrays and bool masks.
 
     The gradient of integer-array indexing adds up over repeated indices."""
+    raw = index
     index = unwrap_index(index)
-    xp = backend.xp_of(a.data)
-    if xp is not np:  # host index arrays must move to the GPU explicitly: do it for the user
-        parts = index if isinstance(index, tuple) else (index,)
-        moved = tuple(xp.asarray(p) if isinstance(p, np.ndarray) else p for p in parts)
+    parts = index if isinstance(index, tuple) else (index,)
+    if backend.xp_of(a.data) is not np and any(isinstance(p, list) for p in
+                                                (raw if isinstance(raw, tuple) else (raw,))):
+        # a Python list is index data the user wrote out: upload it (PyTorch does too)
+        with backend.array_context(a.data):
+            moved = tuple(backend.to_device(p, a.device) if isinstance(p, np.ndarray) else p
+                          for p in parts)
         index = moved if isinstance(index, tuple) else moved[0]
+        parts = moved
+    for p in parts:  # an index array on another device is a device mix, never a silent copy
+        if backend.is_array(p):
+            check_same_device("getitem", "the index", p, "the indexed tensor", a)
     return GetItem.apply(a, index=index, advanced=_has_int_array(index))

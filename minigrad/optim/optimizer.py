@@ -6,7 +6,8 @@ with the array module of those arrays, so the same code runs on NumPy and CuPy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,47 @@ class Optimizer:
     @property
     def _name(self) -> str:
         return type(self).__name__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_on_device", False):
+            cls.step = _on_params_device(step)
+
+    def _device_context(self) -> Any:
+        """Check that the parameters stepped are on one device, with their gradients and
+        state there too, and return that device's context (CuPy updates run on the
+        current device).
+
+        State made on another device (the module was moved with ``.to()`` after a step)
+        is moved to its parameter's device, as ``load_state_dict`` places it: the
+        optimizer follows its parameters. A gradient on another device than its
+        parameter is refused, naming both."""
+        device = None
+        for group in self.param_groups:
+            for i, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                here = backend.device_of(p.data)
+                grad_device = backend.device_of(p.grad.data)
+                if grad_device != here:
+                    raise RuntimeError(
+                        f"{self._name}.step: parameter {i} (shape {tuple(p.shape)}) is on "
+                        f"{here} but its gradient is on {grad_device}; move both with .to()"
+                    )
+                if device is None:
+                    device = here
+                elif here != device:
+                    raise RuntimeError(
+                        f"{self._name}.step: parameters on {device} and on {here}; one "
+                        "optimizer steps parameters of one device, so make one per device"
+                    )
+                state = self.state.get(p)
+                if state:
+                    for name, value in state.items():
+                        if backend.is_array(value) and backend.device_of(value) != here:
+                            state[name] = backend.to_device(value, here)
+        return backend.device_context(device or "cpu")
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group ``{"params": [...], **hyperparameters}``; missing options take the
@@ -184,10 +226,11 @@ class Optimizer:
             for p in group["params"]:
                 packed["params"].append(index)
                 if p in self.state:
-                    state[index] = {
-                        k: (v.copy() if backend.is_array(v) else v)
-                        for k, v in self.state[p].items()
-                    }
+                    with backend.array_context(p.data):
+                        state[index] = {
+                            k: (v.copy() if backend.is_array(v) else v)
+                            for k, v in self.state[p].items()
+                        }
                 index += 1
             groups.append(packed)
         return {"state": state, "param_groups": groups}
@@ -265,7 +308,8 @@ class Optimizer:
                 f"{tuple(p.data.shape)}"
             )
         data = backend.to_device(data, backend.device_of(p.data))
-        return data.astype(p.data.dtype, copy=True)
+        with backend.array_context(data):
+            return data.astype(p.data.dtype, copy=True)
 
     def __repr__(self) -> str:
         lines = [f"{self._name} ("]
@@ -286,6 +330,18 @@ def _split_names(opt: str, params: list[Any]) -> list[str] | None:
             f"{opt}: a parameter group must hold only Tensors or only (name, Tensor) pairs"
         )
     return [name for name, _ in params]
+
+
+def _on_params_device(step: Callable) -> Callable:
+    """``step`` run on the device of the parameters it updates (see ``_device_context``)."""
+
+    @functools.wraps(step)
+    def step_on_device(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        with self._device_context():
+            return step(self, *args, **kwargs)
+
+    step_on_device._on_device = True  # type: ignore[attr-defined]
+    return step_on_device
 
 
 def _as_list(groups: Any) -> list[dict[str, Any]]:

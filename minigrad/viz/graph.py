@@ -28,10 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..autograd.engine import run_backward
 from ..autograd.function import Function
+from ..backend import array_context, xp_of
 from ..tensor import Tensor
 
 DEFAULT_MAX_NODES = 2000
@@ -277,10 +276,11 @@ def _grad_norms(
                 t = ref()
                 if t is not None:
                     retained.append((t, t.grad))
-    ones = np.ones_like(root.data)  # a CuPy array stays on its device (__array_function__)
     try:
-        run_backward([root], [Tensor._from_array(ones)], retain_graph=True,
-                     create_graph=False, inputs=[], observer=observer)
+        with array_context(root.data):  # on the root's device, as Tensor.backward runs
+            ones = xp_of(root.data).ones_like(root.data)
+            run_backward([root], [Tensor._from_array(ones)], retain_graph=True,
+                         create_graph=False, inputs=[], observer=observer)
     finally:
         for t, g in retained:
             t.grad = g

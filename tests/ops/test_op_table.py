@@ -1,7 +1,8 @@
 """Table-driven op harness: every op's value against NumPy and its gradient against
 float64 central differences, over random (broadcast) shapes drawn by hypothesis.
 
-Adding an op means adding one row to a table below.
+Adding an op means adding one row to a table below. Every row runs on every device
+(``cuda`` on a GPU, or on the strict CuPy stand-in of tests/cupy_standin without one).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import DEVICES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import minigrad as mg
 from minigrad.autograd import gradcheck
+
+ON_DEVICES = pytest.mark.parametrize("device", DEVICES)
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -102,23 +106,25 @@ def _data(seed: int, shape: tuple[int, ...], domain: Callable = lambda x: x) -> 
     return domain(np.random.default_rng(seed).standard_normal(shape))
 
 
-def _t(x: np.ndarray) -> mg.Tensor:
-    return mg.tensor(x, dtype=np.float64, requires_grad=True)
+def _t(x: np.ndarray, device: str = "cpu") -> mg.Tensor:
+    return mg.tensor(x, dtype=np.float64, device=device, requires_grad=True)
 
 
-def _check(mg_fn: Callable, np_fn: Callable, arrays: list[np.ndarray]) -> None:
+def _check(mg_fn: Callable, np_fn: Callable, arrays: list[np.ndarray], device: str) -> None:
     """Value against NumPy; gradient three ways: ``.backward()`` leaf grads equal
     ``autograd.grad``'s, which match float64 central differences (``gradcheck``)."""
-    tensors = [_t(a) for a in arrays]
+    tensors = [_t(a, device) for a in arrays]
     out = mg_fn(*tensors)
     np.testing.assert_allclose(out.numpy(), np_fn(*arrays), rtol=1e-10, atol=1e-12)
     assert out.dtype == np.float64
+    assert out.device == device
     assert gradcheck(mg_fn, tensors, eps=1e-6, atol=1e-6, rtol=1e-4)
     _check_backward_matches_grad(out, tensors)
 
 
 def _check_backward_matches_grad(out: mg.Tensor, tensors: list[mg.Tensor]) -> None:
-    weights = mg.tensor(np.random.default_rng(7).standard_normal(out.shape), dtype=np.float64)
+    weights = mg.tensor(np.random.default_rng(7).standard_normal(out.shape), dtype=np.float64,
+                        device=out.device)
     expected = mg.autograd.grad(out, tensors, grad_outputs=weights, retain_graph=True,
                                 allow_unused=True)
     out.backward(weights)
@@ -129,17 +135,19 @@ def _check_backward_matches_grad(out: mg.Tensor, tensors: list[mg.Tensor]) -> No
                                    err_msg=f"input {i}: .backward() differs from autograd.grad")
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("op", UNARY, ids=lambda o: o.name)
 @SETTINGS
 @given(shape=array_shapes(min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 2**16))
-def test_unary(op: Unary, shape: tuple[int, ...], seed: int) -> None:
-    _check(op.mg_fn, op.np_fn, [_data(seed, shape, op.domain)])
+def test_unary(device: str, op: Unary, shape: tuple[int, ...], seed: int) -> None:
+    _check(op.mg_fn, op.np_fn, [_data(seed, shape, op.domain)], device)
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("name,mg_fn,np_fn", AXIS_OPS, ids=[o[0] for o in AXIS_OPS])
 @SETTINGS
 @given(data=st.data(), seed=st.integers(0, 2**16), keepdims=st.booleans())
-def test_reduction(name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObject,
+def test_reduction(device: str, name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObject,
                    seed: int, keepdims: bool) -> None:
     shape = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))
     ndim = len(shape)
@@ -149,35 +157,38 @@ def test_reduction(name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObj
         st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple),
     ))
     x = _data(seed, shape)
-    _check(lambda t: mg_fn(t, axis, keepdims), lambda a: np_fn(a, axis, keepdims), [x])
+    _check(lambda t: mg_fn(t, axis, keepdims), lambda a: np_fn(a, axis, keepdims), [x], device)
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("name,mg_fn,np_fn", SOFTMAX_OPS, ids=[o[0] for o in SOFTMAX_OPS])
 @SETTINGS
 @given(data=st.data(), seed=st.integers(0, 2**16))
-def test_softmax_family(name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObject,
+def test_softmax_family(device: str, name: str, mg_fn: Callable, np_fn: Callable, data: st.DataObject,
                         seed: int) -> None:
     shape = data.draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = _data(seed, shape) * 3
-    _check(lambda t: mg_fn(t, axis), lambda a: np_fn(a, axis), [x])
+    _check(lambda t: mg_fn(t, axis), lambda a: np_fn(a, axis), [x], device)
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("name,mg_fn,np_fn,domain_b", BINARY, ids=[o[0] for o in BINARY])
 @SETTINGS
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
        seed=st.integers(0, 2**16))
-def test_binary_broadcast(name: str, mg_fn: Callable, np_fn: Callable, domain_b, shapes,
+def test_binary_broadcast(device: str, name: str, mg_fn: Callable, np_fn: Callable, domain_b, shapes,
                           seed: int) -> None:
     sa, sb = shapes.input_shapes
     a = _data(seed, sa, _positive if name == "pow" else _away_from_zero)
     b = _data(seed + 1, sb, domain_b or (lambda x: x))
-    _check(mg_fn, np_fn, [a, b])
+    _check(mg_fn, np_fn, [a, b], device)
 
 
+@ON_DEVICES
 @SETTINGS
 @given(data=st.data(), seed=st.integers(0, 2**16))
-def test_matmul_shapes(data: st.DataObject, seed: int) -> None:
+def test_matmul_shapes(device: str, data: st.DataObject, seed: int) -> None:
     m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
     batch = data.draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=2))
     kind = data.draw(st.sampled_from(["vv", "mv", "vm", "mm", "batched"]))
@@ -189,7 +200,7 @@ def test_matmul_shapes(data: st.DataObject, seed: int) -> None:
         "batched": (batch.input_shapes[0] + (m, k), batch.input_shapes[1] + (k, n)),
     }[kind]
     a, b = _data(seed, shapes[0]), _data(seed + 1, shapes[1])
-    _check(lambda x, y: x @ y, np.matmul, [a, b])
+    _check(lambda x, y: x @ y, np.matmul, [a, b], device)
 
 
 SHAPE_CASES = [
@@ -210,7 +221,7 @@ SHAPE_CASES = [
     ("getitem_int", (3, 4), lambda t: t[1], lambda x: x[1]),
     ("getitem_slice", (5, 4), lambda t: t[1:4:2, ::-1], lambda x: x[1:4:2, ::-1]),
     ("getitem_none_ellipsis", (2, 3, 4), lambda t: t[..., None, 1], lambda x: x[..., None, 1]),
-    ("getitem_int_array_repeats", (4, 3), lambda t: t[mg.tensor([0, 2, 0, 0])],
+    ("getitem_int_array_repeats", (4, 3), lambda t: t[mg.tensor([0, 2, 0, 0], device=t.device)],
      lambda x: x[[0, 2, 0, 0]]),
     ("getitem_two_arrays", (4, 3), lambda t: t[[1, 1, 3], [0, 0, 2]],
      lambda x: x[[1, 1, 3], [0, 0, 2]]),
@@ -230,10 +241,11 @@ SHAPE_CASES = [
 ]
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("name,shape,mg_fn,np_fn", SHAPE_CASES, ids=[c[0] for c in SHAPE_CASES])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_shape_and_indexing(name: str, shape, mg_fn, np_fn, seed: int) -> None:
-    _check(mg_fn, np_fn, [_data(seed, shape)])
+def test_shape_and_indexing(device: str, name: str, shape, mg_fn, np_fn, seed: int) -> None:
+    _check(mg_fn, np_fn, [_data(seed, shape)], device)
 
 
 def test_empty_reductions_follow_numpy() -> None:
