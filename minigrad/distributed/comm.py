@@ -21,6 +21,7 @@ ends every rank instead of leaving the others blocked in a collective.
 from __future__ import annotations
 
 import enum
+import inspect
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
@@ -45,6 +46,11 @@ class ReduceOp(enum.StrEnum):
     PRODUCT = "product"
     MIN = "min"
     MAX = "max"
+
+
+# The generated API page shows how it is called, not enum.Enum's functional-API signature.
+ReduceOp.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("value", inspect.Parameter.POSITIONAL_ONLY)])
 
 
 @dataclass

@@ -1,0 +1,27 @@
+"""Under ``mpirun -n 2``: one rank fails while the other waits in a collective.
+
+``python faults.py raise``: rank 1 raises while rank 0 waits in ``all_reduce``.
+``python faults.py mismatch``: the ranks wrap different models in DDP.
+Each must end the whole job with the failing rank's error on stderr, never hang.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import minigrad as mg
+import minigrad.distributed as dist
+from minigrad import nn
+
+dist.init()
+rank = dist.get_rank()
+if sys.argv[1] == "raise":
+    if rank == 1:
+        raise ValueError("boom on rank 1")
+    t = mg.tensor(np.ones(3))
+    dist.all_reduce(t)  # rank 1 never joins: without the abort this waits forever
+elif sys.argv[1] == "mismatch":
+    dist.DistributedDataParallel(nn.Linear(3, 4 if rank == 0 else 5))
+print(f"rank {rank} finished (it should not have)")
