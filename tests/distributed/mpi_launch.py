@@ -50,24 +50,26 @@ def launcher() -> tuple[list[str] | None, str]:
     return argv, ""
 
 
-def env() -> dict[str, str]:
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The children's environment: one BLAS thread each (2 cores, shared), CPU only."""
     out = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         out[var] = "1"
     out.pop("MINIGRAD_DEVICE", None)
     out["MPLBACKEND"] = "Agg"
+    out.update(extra or {})
     return out
 
 
 def mpirun(script: Path, *args: str, n: int = 2, timeout: float = 120.0,
-           cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+           cwd: Path | None = None, extra_env: dict[str, str] | None = None,
+           ) -> subprocess.CompletedProcess[str]:
     """Run ``python script args...`` on ``n`` ranks; kill the whole job after ``timeout``."""
     prefix, why = launcher()
     if prefix is None:
         raise RuntimeError(why)
     cmd = [*prefix, "-n", str(n), sys.executable, str(script), *args]
-    proc = subprocess.Popen(cmd, cwd=cwd or ROOT, env=env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd or ROOT, env=env(extra_env), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)

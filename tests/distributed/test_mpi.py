@@ -124,3 +124,12 @@ def test_ranks_wrapping_different_models_are_refused_on_every_rank():
     assert proc.returncode != 0, describe(proc)
     assert "every rank must wrap the same model" in proc.stderr, describe(proc)
     assert "weight" in proc.stderr and "finished (it should not have)" not in proc.stdout
+
+
+def test_a_stalled_rank_is_ended_by_the_launchers_job_time_limit():
+    """What docs/distributed.md prescribes against hangs: MPIEXEC_TIMEOUT (read by both
+    Open MPI's and MPICH's launchers) bounds the job, since collectives never time out."""
+    proc = mpirun(WORKERS / "faults.py", "hang", timeout=60, extra_env={"MPIEXEC_TIMEOUT": "4"})
+    assert proc.returncode != 0, describe(proc)
+    assert "finished (it should not have)" not in proc.stdout
+    assert "time limit" in (proc.stdout + proc.stderr).lower() or "timeout" in proc.stderr.lower()
