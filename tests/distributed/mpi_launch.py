@@ -44,7 +44,10 @@ def launcher() -> tuple[list[str] | None, str]:
         return None, f"{found} --version failed: {exc}"
     argv = [found]
     if "Open MPI" in version or "OpenRTE" in version:
-        argv += ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,sm"]
+        # yield_when_idle: a rank waiting in a collective sleeps instead of spinning on a
+        # core the other rank (or another job on this shared machine) needs.
+        argv += ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,sm",
+                 "--mca", "mpi_yield_when_idle", "1"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             argv.append("--allow-run-as-root")
     return argv, ""
