@@ -140,3 +140,10 @@ def test_buckets_respect_the_cap_and_never_mix_dtypes():
     assert all(len({t.dtype for t in b.tensors}) == 1 for b in buckets)
     assert sorted(i for b in buckets for i in b.indices) == list(range(len(ts)))
     assert [b.numel for b in buckets] == [200, 300, 10, 5]
+
+
+def test_init_without_mpi4py_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # makes `from mpi4py import MPI` fail
+    with pytest.raises(RuntimeError, match=r"init: mpi4py is not installed; pip install 'minigrad\[mpi\]'"):
+        dist.init()
+    assert not dist.is_initialized()
