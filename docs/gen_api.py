@@ -33,6 +33,7 @@ SECTIONS = [
     ("minigrad.serialization", "mg.serialization", "`mg.serialization`: checkpoints"),
     ("minigrad.cuda", "mg.cuda", "`mg.cuda`: the GPU"),
     ("minigrad.viz", "mg.viz", "`mg.viz`: graph pictures"),
+    ("minigrad.distributed", "mg.distributed", "`mg.distributed`: data parallel over MPI / NCCL"),
 ]
 
 HEADER = """# API reference

@@ -3,6 +3,7 @@
 from . import (  # noqa: E402
     autograd,
     cuda,
+    distributed,  # data parallel; imports mpi4py only in distributed.init()
     nn,  # noqa: E402,I001  (nn builds on everything above)
     optim,
     serialization,
@@ -87,6 +88,7 @@ __all__ = [
     "clip",
     "cuda",
     "detect_anomaly",
+    "distributed",
     "enable_grad",
     "exp",
     "expand",
