@@ -26,6 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ..backend import array_context
 from .context import state
 from .function import Function, _check_finite, _wrap
 
@@ -147,6 +150,13 @@ def _call_backward(fn: Function, grads: list, anomaly: bool) -> tuple:
             break
     else:  # no gradient reached any output: nothing flows on, but consumers still count
         return (None,) * len(fn.next)
+    if type(g.data) is np.ndarray:
+        return _run_backward_of(fn, grads, anomaly)
+    with g.data.device:  # CuPy runs kernels on the current device: make it fn's
+        return _run_backward_of(fn, grads, anomaly)
+
+
+def _run_backward_of(fn: Function, grads: list, anomaly: bool) -> tuple:
     if fn.save_inputs or fn.save_output:
         fn.check_versions()
     if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
@@ -178,7 +188,14 @@ class Pending:
         entry = self.buffers.get(key)
         if entry is None:
             self.buffers[key] = [g, False]
-        elif self.create_graph:
+        elif type(g.data) is np.ndarray:
+            self._merge(entry, g)
+        else:
+            with g.data.device:  # add on the gradient's own GPU
+                self._merge(entry, g)
+
+    def _merge(self, entry: list, g: Tensor) -> None:
+        if self.create_graph:
             entry[0] = entry[0] + g
         elif entry[1]:
             entry[0].data += g.data
@@ -212,6 +229,13 @@ class Accumulate:
         self.owned: set[int] = set()  # ids of leaves whose .grad this pass allocated
 
     def leaf(self, leaf: Tensor, g: Tensor) -> None:
+        if type(g.data) is np.ndarray:
+            self._accumulate(leaf, g)
+        else:
+            with g.data.device:  # allocate and add on the leaf's own GPU
+                self._accumulate(leaf, g)
+
+    def _accumulate(self, leaf: Tensor, g: Tensor) -> None:
         if g.data.dtype != leaf.data.dtype:
             g = g.to_dtype(leaf.data.dtype)
         if self.create_graph:  # keep the graph of the gradient: copy differentiably
@@ -271,8 +295,9 @@ def _retain(fn: Function, grads: list, create_graph: bool) -> None:
         g = grads[i]
         if t is None or g is None:
             continue
-        g = _graph_copy(g) if create_graph else _detached(g.data.copy())
-        t.grad = g if t.grad is None else t.grad + g
+        with array_context(g.data):
+            g = _graph_copy(g) if create_graph else _detached(g.data.copy())
+            t.grad = g if t.grad is None else t.grad + g
 
 
 def _detached(array: Any) -> Tensor:
