@@ -178,15 +178,8 @@ class Tensor:
         return self
 
     def zero_(self) -> Tensor:
-        """Fill with zeros in place; returns self."""
-        if self.requires_grad and self.grad_fn is None and state.grad_enabled:
-            raise RuntimeError(
-                "zero_: a leaf tensor that requires grad is used in an in-place operation; "
-                "do it under mg.no_grad() (as optimizers do) or on .detach()"
-            )
-        self.data[...] = 0
-        self._bump_version()
-        return self
+        """Fill with zeros in place; returns self (PyTorch's in-place rules: see ``add_``)."""
+        return ops.inplace.zero_(self)
 
     # ------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
@@ -424,6 +417,50 @@ class Tensor:
 
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
         return ops.chunk(self, chunks, axis)
+
+    # ------------------------------------------------------------ in place (ops/inplace.py)
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """``self += alpha * other`` in place. Allowed under ``no_grad`` and on tensors
+        that need no leaf gradient; recorded like PyTorch's otherwise; bumps the version."""
+        return ops.inplace.add_(self, other, alpha=alpha)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """``self -= alpha * other`` in place."""
+        return ops.inplace.sub_(self, other, alpha=alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place."""
+        return ops.inplace.mul_(self, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place (true division; float tensors only)."""
+        return ops.inplace.div_(self, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """Clamp into ``[min, max]`` in place."""
+        return ops.inplace.clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast, cast, moved to this device) into this tensor."""
+        return ops.inplace.copy_(self, src)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or a 0-d tensor) in place."""
+        return ops.inplace.fill_(self, value)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return ops.inplace.add_(self, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return ops.inplace.sub_(self, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return ops.inplace.mul_(self, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return ops.inplace.div_(self, other)
 
 
 def _is_dtype_name(name: str) -> bool:

@@ -117,3 +117,5 @@ __all__ = [
     "var",
     "where",
 ]
+
+from . import inplace  # noqa: E402,F401  (the in-place methods of Tensor)
