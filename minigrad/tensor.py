@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from ._dimargs import dim_aliases as _dim_aliases
 from .autograd.context import state
 
 
@@ -500,3 +501,8 @@ from .autograd import function as _function  # noqa: E402
 
 _function._Tensor = Tensor
 from . import ops  # noqa: E402  (ops need Tensor defined first)
+
+# Tensor methods that take an axis accept dim=/axis= and keepdim=/keepdims= as well
+for _name in ("sum", "mean", "var", "max", "min", "argmax", "argmin", "squeeze", "unsqueeze",
+              "softmax", "log_softmax", "split", "chunk", "swapaxes"):
+    setattr(Tensor, _name, _dim_aliases(getattr(Tensor, _name)))

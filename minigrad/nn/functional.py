@@ -371,3 +371,8 @@ __all__ = [
     "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "scaled_dot_product_attention",
     "sigmoid", "softmax", "tanh",
 ]
+
+from .._dimargs import dim_aliases  # noqa: E402
+
+softmax = dim_aliases(softmax)  # dim= (PyTorch's) or axis= (NumPy's)
+log_softmax = dim_aliases(log_softmax)

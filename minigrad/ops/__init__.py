@@ -118,4 +118,24 @@ __all__ = [
     "where",
 ]
 
+from .._dimargs import dim_aliases  # noqa: E402
 from . import inplace  # noqa: E402,F401  (the in-place methods of Tensor)
+
+# every axis-taking function accepts dim=/axis= and keepdim=/keepdims= (PyTorch's and NumPy's)
+sum = dim_aliases(sum)  # noqa: A001
+mean = dim_aliases(mean)
+var = dim_aliases(var)
+max = dim_aliases(max)  # noqa: A001
+min = dim_aliases(min)  # noqa: A001
+argmax = dim_aliases(argmax)
+argmin = dim_aliases(argmin)
+softmax = dim_aliases(softmax)
+log_softmax = dim_aliases(log_softmax)
+logsumexp = dim_aliases(logsumexp)
+cat = dim_aliases(cat)
+stack = dim_aliases(stack)
+split = dim_aliases(split)
+chunk = dim_aliases(chunk)
+squeeze = dim_aliases(squeeze)
+unsqueeze = dim_aliases(unsqueeze)
+swapaxes = dim_aliases(swapaxes)
