@@ -376,3 +376,18 @@ from .._dimargs import dim_aliases  # noqa: E402
 
 softmax = dim_aliases(softmax)  # dim= (PyTorch's) or axis= (NumPy's)
 log_softmax = dim_aliases(log_softmax)
+
+from ..ops.activation import (  # noqa: E402
+    elu,
+    gelu,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    mish,
+    relu6,
+    silu,
+    softplus,
+)
+
+__all__ += ["elu", "gelu", "hardswish", "hardtanh", "leaky_relu", "mish", "relu6", "silu",
+            "softplus"]

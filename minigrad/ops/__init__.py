@@ -120,6 +120,11 @@ __all__ = [
 
 from .._dimargs import dim_aliases  # noqa: E402
 from . import inplace  # noqa: E402,F401  (the in-place methods of Tensor)
+from ._coerce import normalize_axis  # noqa: E402,F401
+from .activation import *  # noqa: E402,F403
+from .activation import __all__ as _activation_all  # noqa: E402
+from .elementwise_extra import *  # noqa: E402,F403
+from .elementwise_extra import __all__ as _extra_all  # noqa: E402
 
 # every axis-taking function accepts dim=/axis= and keepdim=/keepdims= (PyTorch's and NumPy's)
 sum = dim_aliases(sum)  # noqa: A001
@@ -139,3 +144,5 @@ chunk = dim_aliases(chunk)
 squeeze = dim_aliases(squeeze)
 unsqueeze = dim_aliases(unsqueeze)
 swapaxes = dim_aliases(swapaxes)
+
+__all__ += _extra_all + _activation_all
