@@ -391,3 +391,14 @@ from ..ops.activation import (  # noqa: E402
 
 __all__ += ["elu", "gelu", "hardswish", "hardtanh", "leaky_relu", "mish", "relu6", "silu",
             "softplus"]
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Absolute error ``|input - target|``; both of the same shape."""
+    op = "l1_loss"
+    _check_reduction(op, reduction)
+    target = _same_shape_target(op, input, target)
+    return _reduce(ops.abs(input - target), reduction)
+
+
+__all__ += ["l1_loss"]
