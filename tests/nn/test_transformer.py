@@ -135,3 +135,16 @@ def test_graph_has_one_scope_per_layer_and_sublayer() -> None:
         for sub in ("self_attn", "feed_forward", "norm1", "norm2"):
             assert any(s.endswith(f"layers.{i}/{sub}") or f"layers.{i}/{sub}/" in s for s in scopes), \
                 (i, sub, sorted(scopes))
+
+
+def test_renderer_draws_one_cluster_per_layer_and_sublayer() -> None:
+    import re
+
+    mg.manual_seed(0)
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2)
+    out = enc(mg.randn(5, 2, 8, requires_grad=True))
+    dot = mg.viz.to_dot(out.sum(), params=dict(enc.named_parameters()))
+    labels = re.findall(r'\s+label="([^"]*)"; labeljust', dot)
+    assert {"layers.0", "layers.1"} <= set(labels)
+    for sub in ("self_attn", "feed_forward", "norm1", "norm2"):
+        assert labels.count(sub) == 2, (sub, labels)  # one per layer
