@@ -10,7 +10,10 @@ Every in-place op is its out-of-place op followed by a write into the tensor's o
   node as its ``grad_fn``, so gradients flow through the change as in PyTorch.
 
 Each change bumps the tensor's version counter, so a graph that saved the old values
-(as an op's input or output) refuses to backpropagate through them.
+(as an op's input or output) refuses to backpropagate through them. Views are not
+tracked: a recorded in-place change of a non-leaf whose array is a view into another
+tensor's (``h[0].mul_(2)``) is refused; under ``no_grad`` such a write goes through to
+the other tensor without bumping its version.
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ def _inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], others: 
         )
     record = grad_on and (t.requires_grad or any(
         isinstance(o, Tensor) and o.requires_grad for o in others))
+    if record and t.grad_fn is not None and getattr(t.data, "base", None) is not None:
+        # the array is a view into another tensor's (indexing, reshape, transpose, split):
+        # the write would change that tensor behind its graph's back (PyTorch rewrites the
+        # base's history; minigrad does not track views), so refuse instead of being wrong
+        raise RuntimeError(
+            f"{name}: this tensor of shape {t.shape} (made by {t.grad_fn.name}) shares its "
+            "memory with another tensor in the graph, so an in-place change would corrupt "
+            "that tensor's gradient; use the out-of-place op (e.g. t = t + x), or .clone it "
+            "first with t * 1"
+        )
     if record:
         # the new node may save its input: give it a copy the write below cannot reach
         old = _wrap(t.data.copy(), t.grad_fn, t._out_idx)

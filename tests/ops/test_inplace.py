@@ -170,3 +170,16 @@ def test_detached_alias_sees_the_change_and_shares_the_version() -> None:
         x.add_(1.0)
     np.testing.assert_array_equal(d.data, x.data)
     assert d._version is x._version
+
+
+def test_recorded_in_place_on_a_view_of_another_tensor_is_refused_not_wrong() -> None:
+    x = mg.tensor(_f64(3, 2), requires_grad=True)
+    h = x * 2.0
+    row = h[0]  # a NumPy view into h's array
+    before = h.data.copy()
+    with pytest.raises(RuntimeError, match=r"mul_: .*shares its memory"):
+        row.mul_(3.0)
+    np.testing.assert_array_equal(h.data, before)
+    r = h.reshape(6)
+    with pytest.raises(RuntimeError, match="add_"):
+        r += 1.0
