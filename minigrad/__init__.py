@@ -1,5 +1,7 @@
 """minigrad: a small reverse-mode autograd library for sequence models (NumPy / CuPy)."""
 
+import numpy as _np
+
 from . import (  # noqa: E402
     autograd,
     cuda,
@@ -142,4 +144,63 @@ __all__ = [
     "save",
     "serialization",
     "viz",
+]
+
+from .ops.elementwise_extra import (  # noqa: E402
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    cos,
+    cosh,
+    deg2rad,
+    erf,
+    exp2,
+    expm1,
+    hypot,
+    log1p,
+    log2,
+    log10,
+    rad2deg,
+    reciprocal,
+    remainder,
+    sign,
+    sin,
+    sinc,
+    sinh,
+    tan,
+    tril,
+    triu,
+)
+
+# dtype names (NumPy dtypes), PyTorch's spellings
+float32 = _np.float32
+float = _np.float32  # noqa: A001
+float64 = _np.float64
+double = _np.float64
+float16 = _np.float16
+half = _np.float16
+int64 = _np.int64
+long = _np.int64
+int32 = _np.int32
+int = _np.int32  # noqa: A001 - torch.int is int32
+bool = _np.bool_  # noqa: A001
+
+__all__ += [
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "deg2rad", "erf", "exp2", "expm1",
+    "hypot", "log1p", "log2", "log10", "rad2deg", "reciprocal", "remainder", "sign", "sin",
+    "sinc", "sinh", "tan", "tril", "triu",
+    "float32", "float", "float64", "double", "float16", "half", "int64", "long", "int32", "int",
+    "bool",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
+from ._dimargs import dim_aliases as _dim_aliases
 from .autograd.context import state
 
 
@@ -181,15 +182,8 @@ class Tensor:
         return self
 
     def zero_(self) -> Tensor:
-        """Fill with zeros in place; returns self."""
-        if self.requires_grad and self.grad_fn is None and state.grad_enabled:
-            raise RuntimeError(
-                "zero_: a leaf tensor that requires grad is used in an in-place operation; "
-                "do it under mg.no_grad() (as optimizers do) or on .detach()"
-            )
-        self.data[...] = 0
-        self._bump_version()
-        return self
+        """Fill with zeros in place; returns self (PyTorch's in-place rules: see ``add_``)."""
+        return ops.inplace.zero_(self)
 
     # ------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
@@ -428,6 +422,240 @@ class Tensor:
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
         return ops.chunk(self, chunks, axis)
 
+    # ------------------------------------------------------------ in place (ops/inplace.py)
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """``self += alpha * other`` in place. Allowed under ``no_grad`` and on tensors
+        that need no leaf gradient; recorded like PyTorch's otherwise; bumps the version."""
+        return ops.inplace.add_(self, other, alpha=alpha)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """``self -= alpha * other`` in place."""
+        return ops.inplace.sub_(self, other, alpha=alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place."""
+        return ops.inplace.mul_(self, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place (true division; float tensors only)."""
+        return ops.inplace.div_(self, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """Clamp into ``[min, max]`` in place."""
+        return ops.inplace.clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast, cast, moved to this device) into this tensor."""
+        return ops.inplace.copy_(self, src)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every element to ``value`` (a number or a 0-d tensor) in place."""
+        return ops.inplace.fill_(self, value)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return ops.inplace.add_(self, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return ops.inplace.sub_(self, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return ops.inplace.mul_(self, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return ops.inplace.div_(self, other)
+
+    # ------------------------------------------------------------ more elementwise ops
+    def sin(self) -> Tensor:
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return ops.cos(self)
+
+    def tan(self) -> Tensor:
+        return ops.tan(self)
+
+    def sinh(self) -> Tensor:
+        return ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        return ops.cosh(self)
+
+    def asin(self) -> Tensor:
+        return ops.asin(self)
+
+    def acos(self) -> Tensor:
+        return ops.acos(self)
+
+    def atan(self) -> Tensor:
+        return ops.atan(self)
+
+    def asinh(self) -> Tensor:
+        return ops.asinh(self)
+
+    def acosh(self) -> Tensor:
+        return ops.acosh(self)
+
+    def atanh(self) -> Tensor:
+        return ops.atanh(self)
+
+    arcsin, arccos, arctan = asin, acos, atan
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def atan2(self, other: Any) -> Tensor:
+        return ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: Any) -> Tensor:
+        return ops.hypot(self, other)
+
+    def log1p(self) -> Tensor:
+        return ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        return ops.log2(self)
+
+    def log10(self) -> Tensor:
+        return ops.log10(self)
+
+    def exp2(self) -> Tensor:
+        return ops.exp2(self)
+
+    def erf(self) -> Tensor:
+        return ops.erf(self)
+
+    def sign(self) -> Tensor:
+        return ops.sign(self)
+
+    def reciprocal(self) -> Tensor:
+        return ops.reciprocal(self)
+
+    def deg2rad(self) -> Tensor:
+        return ops.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        return ops.rad2deg(self)
+
+    def sinc(self) -> Tensor:
+        return ops.sinc(self)
+
+    def remainder(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.remainder(other, self)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return ops.triu(self, diagonal)
+
+    def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
+        return ops.logsumexp(self, axis, keepdims)
+
+    # bool masks combine with & | ^ ~ (no gradient)
+    def __and__(self, other: Any) -> Tensor:
+        return Tensor._from_array(self.data & _raw(other))
+
+    def __or__(self, other: Any) -> Tensor:
+        return Tensor._from_array(self.data | _raw(other))
+
+    def __xor__(self, other: Any) -> Tensor:
+        return Tensor._from_array(self.data ^ _raw(other))
+
+    def __invert__(self) -> Tensor:
+        return Tensor._from_array(~self.data)
+
+    # ------------------------------------------------------------ PyTorch conveniences
+    def dim(self) -> int:
+        """Number of dimensions (PyTorch's name for ``ndim``)."""
+        return self.ndim
+
+    def t(self) -> Tensor:
+        """Transpose of a tensor with at most 2 dimensions (PyTorch's ``t()``)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}; "
+                             "use .transpose(dim0, dim1) or .permute")
+        return self.T if self.ndim == 2 else self
+
+    def contiguous(self) -> Tensor:
+        """This tensor (minigrad's arrays need no contiguity for any op)."""
+        return self
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """The slice ``start : start + length`` along ``dim`` (differentiable)."""
+        d = ops.normalize_axis(dim, self.ndim, "narrow")
+        size = self.shape[d]
+        begin = start + size if start < 0 else start
+        if not 0 <= begin <= size or length < 0 or begin + length > size:
+            raise IndexError(f"narrow: start {start} and length {length} do not fit dimension "
+                             f"{dim} of size {size} (shape {self.shape})")
+        return self[(slice(None),) * d + (slice(begin, begin + length),)]
+
+    def type(self, dtype: Any = None) -> Any:
+        """Without ``dtype``: the type name, e.g. ``"minigrad.FloatTensor"``; with it, a
+        copy cast to ``dtype`` (a NumPy dtype or its name)."""
+        if dtype is None:
+            return "minigrad." + _TYPE_NAMES.get(np.dtype(self.dtype).name, "Tensor")
+        return self.to_dtype(dtype)
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """Sum broadcast dimensions away until the shape is ``size`` (which must
+        broadcast to this tensor's shape)."""
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], tuple | list) else size
+        try:
+            ok = np.broadcast_shapes(tuple(shape), self.shape) == self.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"sum_to_size: size {tuple(shape)} does not broadcast to the "
+                             f"tensor's shape {self.shape}")
+        return ops.sum_to(self, tuple(shape))
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new leaf holding ``data`` with this tensor's dtype (unless given) and device."""
+        array = data.data if isinstance(data, Tensor) else data
+        return Tensor(array, dtype=dtype or self.dtype, device=self.device,
+                      requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """A new tensor of shape ``size`` filled with ``fill_value``, this dtype and device."""
+        xp = backend.xp_of(self.data)
+        shape = (size,) if isinstance(size, int) else tuple(size)
+        t = Tensor._from_array(xp.full(shape, fill_value, dtype=dtype or self.dtype))
+        return t.requires_grad_(True) if requires_grad else t
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """Zeros of shape ``size`` with this tensor's dtype and device."""
+        return self.new_full(_size_arg(size), 0, dtype, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """Ones of shape ``size`` with this tensor's dtype and device."""
+        return self.new_full(_size_arg(size), 1, dtype, requires_grad)
+
+
+def _raw(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _size_arg(size: tuple[Any, ...]) -> tuple[int, ...]:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], tuple | list) else size
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
 
 def _is_dtype_name(name: str) -> bool:
     try:
@@ -468,3 +696,8 @@ from .autograd import function as _function  # noqa: E402
 
 _function._Tensor = Tensor
 from . import ops  # noqa: E402  (ops need Tensor defined first)
+
+# Tensor methods that take an axis accept dim=/axis= and keepdim=/keepdims= as well
+for _name in ("sum", "mean", "var", "max", "min", "argmax", "argmin", "squeeze", "unsqueeze",
+              "softmax", "log_softmax", "split", "chunk", "swapaxes", "logsumexp"):
+    setattr(Tensor, _name, _dim_aliases(getattr(Tensor, _name)))

@@ -12,3 +12,20 @@ __all__ = [
     "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell",
     "AdditiveAttention", "MultiheadAttention",
 ]
+
+from .activations import *  # noqa: E402,F403
+from .activations import __all__ as _activations_all  # noqa: E402
+from .losses import *  # noqa: E402,F403
+from .losses import __all__ as _losses_all  # noqa: E402
+from .transformer import (  # noqa: E402
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += _activations_all + _losses_all + [
+    "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer",
+]

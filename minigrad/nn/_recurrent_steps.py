@@ -76,6 +76,7 @@ def run_direction(
     b_hn: Tensor | None,
     masks: Sequence[Tensor] | None,
     reverse: bool,
+    step: Callable[[Tensor, State, Tensor, Tensor | None], State] | None = None,
 ) -> tuple[list[Tensor], State]:
     """Run one direction of one layer over all time steps.
 
@@ -85,9 +86,10 @@ def run_direction(
     forward direction freezes after a row's last step, and the reverse direction, run
     from ``T - 1`` down, keeps its initial state until it reaches the row's last step.
     Returns the per-step hidden states (in time order, not masked) and the final state.
-    Each step runs in ``name_scope(f"t{t}")`` with the real time index ``t``.
+    Each step runs in ``name_scope(f"t{t}")`` with the real time index ``t``. ``step``
+    replaces the mode's cell (the LSTM with projection or peepholes).
     """
-    step = STEPS[mode]
+    step = step or STEPS[mode]
     steps = len(gi_steps)
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     outputs: list[Tensor] = [state[0]] * steps
@@ -99,3 +101,28 @@ def run_direction(
             state = new
             outputs[t] = state[0]
     return outputs, state
+
+
+def lstm_ext_step(gi: Tensor, state: State, w_hh_t: Tensor, b_hn: Tensor | None,
+                  w_hr_t: Tensor | None = None,
+                  peep: tuple[Tensor, Tensor, Tensor] | None = None) -> State:
+    """LSTM cell with a projection and/or peephole connections; state ``(h, c)``.
+
+    Peepholes (Gers and Schmidhuber, diagonal weights ``w_ci, w_cf, w_co`` of shape
+    ``(H,)``): ``i = sigma(. + w_ci * c)``, ``f = sigma(. + w_cf * c)``,
+    ``o = sigma(. + w_co * c')`` (the output gate sees the new cell state).
+    Projection (PyTorch's ``proj_size``): ``h' = (o * tanh(c')) W_hr^T``, so h is
+    ``(B, P)`` and ``w_hh_t`` is ``(P, 4H)``; c stays ``(B, H)``.
+    """
+    h, c = state
+    i, f, g, o = chunk(gi + h @ w_hh_t, 4, axis=-1)
+    if peep is not None:
+        w_ci, w_cf, w_co = peep
+        i, f = i + w_ci * c, f + w_cf * c
+    c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    if peep is not None:
+        o = o + w_co * c_new
+    h_new = o.sigmoid() * c_new.tanh()
+    if w_hr_t is not None:
+        h_new = h_new @ w_hr_t
+    return h_new, c_new

@@ -58,9 +58,11 @@ def _mask_data(
 
 
 class MultiheadAttention(Module):
-    """PyTorch's ``nn.MultiheadAttention`` (``kdim = vdim = embed_dim``).
+    """PyTorch's ``nn.MultiheadAttention``.
 
-    Parameters: ``in_proj_weight (3E, E)`` (xavier-uniform; rows q, k, v),
+    Parameters: ``in_proj_weight (3E, E)`` (xavier-uniform; rows q, k, v), or with
+    ``kdim``/``vdim`` other than E ``q_proj_weight (E, E)``, ``k_proj_weight (E, kdim)``,
+    ``v_proj_weight (E, vdim)`` instead (PyTorch's layout);
     ``in_proj_bias (3E,)`` (zeros), ``out_proj.weight (E, E)``, ``out_proj.bias (E,)``
     (zeros). Call ``mha(query, key, value, key_padding_mask=None, need_weights=True,
     attn_mask=None, average_attn_weights=True)`` with query ``(L, B, E)``, key/value
@@ -81,6 +83,8 @@ class MultiheadAttention(Module):
         batch_first: bool = False,
         device: Any = None,
         dtype: Any = None,
+        kdim: int | None = None,
+        vdim: int | None = None,
     ) -> None:
         embed_dim = check_int("MultiheadAttention", "embed_dim", embed_dim, 1)
         num_heads = check_int("MultiheadAttention", "num_heads", num_heads, 1)
@@ -95,22 +99,37 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         self.dropout = float(dropout)
         self.batch_first = batch_first
-        self.in_proj_weight = _param((3 * embed_dim, embed_dim), device, dtype)
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        # PyTorch's layout: one packed in_proj_weight when key and value have embed_dim
+        # features, else q_proj_weight (E, E), k_proj_weight (E, kdim), v_proj_weight (E, vdim)
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = _param((3 * embed_dim, embed_dim), device, dtype)
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            self.in_proj_weight = None
+            for label, width in (("q", embed_dim), ("k", self.kdim), ("v", self.vdim)):
+                w = _param((embed_dim, width), device, dtype)
+                setattr(self, f"{label}_proj_weight", w)
+                init.xavier_uniform_(w)
         self.in_proj_bias = _param((3 * embed_dim,), device, dtype) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
-        init.xavier_uniform_(self.in_proj_weight)
         if bias:
             init.zeros_(self.out_proj.bias)
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:
         """Input projections, one matmul when query, key and value are one tensor."""
         e = self.embed_dim
-        if query is key and key is value:
+        if not self._qkv_same_embed_dim:
+            weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        elif query is key and key is value:
             qkv = query @ self.in_proj_weight.T
             if self.in_proj_bias is not None:
                 qkv = qkv + self.in_proj_bias
             return split(qkv, e, axis=-1)
-        weights = split(self.in_proj_weight, e, axis=0)
+        else:
+            weights = split(self.in_proj_weight, e, axis=0)
         biases = (None,) * 3 if self.in_proj_bias is None else split(self.in_proj_bias, e)
         out = []
         for x, w, b in zip((query, key, value), weights, biases):
@@ -119,9 +138,11 @@ class MultiheadAttention(Module):
         return tuple(out)
 
     def _check(self, query: Tensor, key: Tensor, value: Tensor) -> bool:
-        name, e = "MultiheadAttention", self.embed_dim
-        for label, t in (("query", query), ("key", key), ("value", value)):
-            check_like_weights(name, label, t, self.in_proj_weight)
+        name = "MultiheadAttention"
+        weight = self.in_proj_weight if self._qkv_same_embed_dim else self.q_proj_weight
+        for label, t, e in (("query", query, self.embed_dim), ("key", key, self.kdim),
+                            ("value", value, self.vdim)):
+            check_like_weights(name, label, t, weight)
             if t.ndim not in (2, 3) or t.shape[-1] != e:
                 got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
                 raise ValueError(
@@ -135,9 +156,10 @@ class MultiheadAttention(Module):
             )
         batched = query.ndim == 3
         seq_axis = 1 if (self.batch_first and batched) else 0
-        if key.shape != value.shape:
+        if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(
-                f"{name}: key and value must have the same shape, got {key.shape} and {value.shape}"
+                f"{name}: key and value must have the same sequence and batch sizes, got "
+                f"{key.shape} and {value.shape}"
             )
         if batched and query.shape[1 - seq_axis] != key.shape[1 - seq_axis]:
             raise ValueError(f"{name}: query {query.shape} and key {key.shape} have different batch sizes")
@@ -249,6 +271,8 @@ class MultiheadAttention(Module):
             text += f", dropout={self.dropout}"
         if self.in_proj_bias is None:
             text += ", bias=False"
+        if not self._qkv_same_embed_dim:
+            text += f", kdim={self.kdim}, vdim={self.vdim}"
         return text + (", batch_first=True" if self.batch_first else "")
 
 

@@ -398,3 +398,34 @@ __all__ = [
     "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "scaled_dot_product_attention",
     "sigmoid", "softmax", "tanh",
 ]
+
+from .._dimargs import dim_aliases  # noqa: E402
+
+softmax = dim_aliases(softmax)  # dim= (PyTorch's) or axis= (NumPy's)
+log_softmax = dim_aliases(log_softmax)
+
+from ..ops.activation import (  # noqa: E402
+    elu,
+    gelu,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    mish,
+    relu6,
+    silu,
+    softplus,
+)
+
+__all__ += ["elu", "gelu", "hardswish", "hardtanh", "leaky_relu", "mish", "relu6", "silu",
+            "softplus"]
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Absolute error ``|input - target|``; both of the same shape."""
+    op = "l1_loss"
+    _check_reduction(op, reduction)
+    target = _same_shape_target(op, input, target)
+    return _reduce(ops.abs(input - target), reduction)
+
+
+__all__ += ["l1_loss"]

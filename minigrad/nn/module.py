@@ -62,8 +62,12 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() was called; "
                 f"call super().__init__() first in {type(self).__name__}.__init__"
             )
+        # re-assigning a parameter (weight tying) keeps its place in the order, as in PyTorch
+        keep = (self._parameters if isinstance(value, Parameter)
+                else self._modules if isinstance(value, Module) else None)
         for store in (self._parameters, self._modules, self._buffers):
-            store.pop(name, None)
+            if store is not keep:
+                store.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -223,13 +227,9 @@ class Module:
         return self.to(np.float32)
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Every parameter and buffer by dotted name (tensors sharing the data)."""
-        out: OrderedDict[str, Tensor] = OrderedDict()
-        for name, p in self.named_parameters():
-            out[name] = p.detach()
-        for name, b in self.named_buffers():
-            out[name] = b.detach()
-        return out
+        """Every parameter and buffer by dotted name (tensors sharing the data); a tied
+        (shared) tensor is listed under each of its names, as in PyTorch."""
+        return OrderedDict((name, t.detach()) for name, t in _state_items(self))
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy values (Tensors or numpy arrays) into the parameters and buffers.
@@ -240,8 +240,8 @@ class Module:
         is not a bool, integer or float array (object, string, structured, complex) a
         TypeError naming the key. Nothing is changed unless every key fits.
         """
-        own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
-        missing = [k for k in own if k not in state_dict]
+        own = OrderedDict(_state_items(self))
+        missing = _missing_keys(own, state_dict)
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             parts = []
@@ -262,6 +262,7 @@ class Module:
                     f"the checkpoint has shape {shape}, the model has shape {target.shape}"
                 )
             staged.append((target, _to_array(array, target.data.dtype, target.device)))
+        _check_tied_agree(type(self).__name__, own, state_dict)
         for target, array in staged:  # nothing is written unless every key fits
             target.data = array.copy() if array is not target.data else array
             target._bump_version()
@@ -366,3 +367,53 @@ class ModuleList(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+# ------------------------------------------------------------------ state dict names
+def _state_items(module: Module, prefix: str = "") -> list[tuple[str, Tensor]]:
+    """``(dotted name, tensor)`` for every parameter and buffer, in PyTorch's order (each
+    module's parameters, its buffers, then its children), a shared tensor or module under
+    every name it has (PyTorch's ``state_dict`` keys)."""
+    out: list[tuple[str, Tensor]] = []
+    stack: list[tuple[str, Module, tuple[int, ...]]] = [(prefix, module, ())]
+    while stack:
+        name, mod, ancestors = stack.pop()
+        dot = f"{name}." if name else ""
+        out.extend((dot + n, p) for n, p in mod._parameters.items() if p is not None)
+        out.extend((dot + n, b) for n, b in mod._buffers.items() if b is not None)
+        path = ancestors + (id(mod),)
+        children = [(dot + n, m, path) for n, m in mod._modules.items()
+                    if m is not None and id(m) not in path]  # a cycle is walked once
+        stack.extend(reversed(children))
+    return out
+
+
+def _missing_keys(own: OrderedDict[str, Tensor], state_dict: Any) -> list[str]:
+    """Keys of ``own`` absent from ``state_dict``; a tied tensor counts as present when
+    any of its names is (checkpoints that list it once still load)."""
+    present = {id(t) for k, t in own.items() if k in state_dict}
+    return [k for k, t in own.items() if k not in state_dict and id(t) not in present]
+
+
+def _check_tied_agree(owner: str, own: OrderedDict[str, Tensor], state_dict: Any) -> None:
+    """Refuse a checkpoint that gives one tied tensor different values under its names."""
+    first: dict[int, str] = {}
+    for key, t in own.items():
+        if key not in state_dict:
+            continue
+        if id(t) not in first:
+            first[id(t)] = key
+            continue
+        other = first[id(t)]
+        a, b = (backend.to_device(_value_array(state_dict[k]), "cpu") for k in (other, key))
+        if np.shape(a) != np.shape(b) or not np.array_equal(a, b, equal_nan=True):
+            raise OpError(
+                f"load_state_dict for {owner}: {other!r} and {key!r} name the same (tied) "
+                "tensor in the model, but the checkpoint gives them different values"
+            )
+
+
+def _value_array(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.data
+    return value if backend.is_array(value) else np.asarray(value)

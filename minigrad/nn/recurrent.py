@@ -12,6 +12,7 @@ stacked once.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +33,7 @@ from ._recurrent_checks import (
     check_sequence_state,
     lengths_to_array,
 )
-from ._recurrent_steps import NUM_GATES, STEPS, State, run_direction
+from ._recurrent_steps import NUM_GATES, STEPS, State, lstm_ext_step, run_direction
 from .module import Module, Parameter
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
@@ -105,13 +106,15 @@ class _CellBase(Module):
     scope: str
 
     def __init__(
-        self, mode: str, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any
+        self, mode: str, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any,
+        peephole: bool = False,
     ) -> None:
         name = type(self).__name__
         input_size = check_int(name, "input_size", input_size, 1)
         hidden_size = check_int(name, "hidden_size", hidden_size, 1)
         super().__init__()
         self.mode = mode
+        self.peephole = bool(peephole)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
@@ -124,6 +127,9 @@ class _CellBase(Module):
         else:
             self.bias_ih = None
             self.bias_hh = None
+        if self.peephole:
+            for name in _PEEPHOLES:
+                setattr(self, name, _empty((hidden_size,), device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -151,13 +157,18 @@ class _CellBase(Module):
             if bias is not None:
                 gi = gi + bias
             b_hn = _hidden_bias(self.mode, self.bias_hh)
-            new = STEPS[self.mode](gi, state, self.weight_hh.T, b_hn)
+            if self.peephole:
+                peep = tuple(getattr(self, n) for n in _PEEPHOLES)
+                new = lstm_ext_step(gi, state, self.weight_hh.T, b_hn, peep=peep)
+            else:
+                new = STEPS[self.mode](gi, state, self.weight_hh.T, b_hn)
         return new if batched else tuple(s.squeeze(0) for s in new)
 
     def extra_repr(self) -> str:
         """``input_size, hidden_size`` (and ``bias=False`` when so)."""
         text = f"{self.input_size}, {self.hidden_size}"
-        return text if self.bias else text + ", bias=False"
+        text = text if self.bias else text + ", bias=False"
+        return text + ", peephole=True" if self.peephole else text
 
 
 class RNNCell(_CellBase):
@@ -194,6 +205,10 @@ class LSTMCell(_CellBase):
 
     Call ``cell(x, (h, c)=None)``: x ``(B, I)`` or ``(I,)``; h, c ``(B, H)`` or ``(H,)``.
     Returns ``(h', c')`` with ``c' = f*c + i*g`` and ``h' = o*tanh(c')``.
+
+    ``peephole=True`` (not in PyTorch) adds the classic peephole connections with
+    diagonal weights ``weight_ci``, ``weight_cf``, ``weight_co`` ``(H,)`` (Gers and
+    Schmidhuber): c feeds i and f, c' feeds o; initialised like the other weights.
     """
 
     scope = "lstm_cell"
@@ -205,8 +220,9 @@ class LSTMCell(_CellBase):
         bias: bool = True,
         device: Any = None,
         dtype: Any = None,
+        peephole: bool = False,
     ) -> None:
-        super().__init__("lstm", input_size, hidden_size, bias, device, dtype)
+        super().__init__("lstm", input_size, hidden_size, bias, device, dtype, peephole)
 
     def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         """Return ``(h', c')``, each ``(B, H)`` (``(H,)`` for unbatched input)."""
@@ -268,6 +284,8 @@ class _RNNBase(Module):
         bidirectional: bool,
         device: Any,
         dtype: Any,
+        proj_size: int = 0,
+        peephole: bool = False,
     ) -> None:
         name = type(self).__name__
         input_size = check_int(name, "input_size", input_size, 1)
@@ -276,6 +294,12 @@ class _RNNBase(Module):
         dropout = check_probability(name, "dropout", dropout)
         super().__init__()
         self.mode = mode
+        proj_size = check_int(name, "proj_size", proj_size, 0)
+        if proj_size and proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size ({proj_size}) must be smaller than hidden_size "
+                             f"({hidden_size})")
+        self.proj_size = proj_size
+        self.peephole = bool(peephole)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -285,12 +309,17 @@ class _RNNBase(Module):
         self.bidirectional = bidirectional
         gates = NUM_GATES[self.mode] * hidden_size
         directions = 2 if bidirectional else 1
+        state_size = proj_size or hidden_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else state_size * directions
             for suffix in ("", "_reverse")[:directions]:
-                shapes = {"weight_ih": (gates, layer_input), "weight_hh": (gates, hidden_size)}
+                shapes = {"weight_ih": (gates, layer_input), "weight_hh": (gates, state_size)}
                 if bias:
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
+                if peephole:
+                    shapes.update({n: (hidden_size,) for n in _PEEPHOLES})
+                if proj_size:
+                    shapes["weight_hr"] = (proj_size, hidden_size)
                 for kind, shape in shapes.items():
                     setattr(self, f"{kind}_l{layer}{suffix}", _empty(shape, device, dtype))
         self.reset_parameters()
@@ -321,6 +350,10 @@ class _RNNBase(Module):
             parts.append(f"dropout={self.dropout}")
         if self.bidirectional:
             parts.append("bidirectional=True")
+        if self.proj_size:
+            parts.append(f"proj_size={self.proj_size}")
+        if self.peephole:
+            parts.append("peephole=True")
         return ", ".join(parts)
 
     def _direction(
@@ -340,7 +373,15 @@ class _RNNBase(Module):
                 gi = gi + bias
             gi_steps = _time_steps(gi, batch)
             b_hn = _hidden_bias(self.mode, b_hh)
-            outputs, state = run_direction(self.mode, gi_steps, state, w_hh.T, b_hn, masks, reverse)
+            step = None
+            if self.proj_size or self.peephole:
+                w_hr = getattr(self, f"weight_hr_l{layer}{suffix}") if self.proj_size else None
+                peep = (tuple(getattr(self, f"{n}_l{layer}{suffix}") for n in _PEEPHOLES)
+                        if self.peephole else None)
+                step = functools.partial(lstm_ext_step, w_hr_t=None if w_hr is None else w_hr.T,
+                                         peep=peep)
+            outputs, state = run_direction(self.mode, gi_steps, state, w_hh.T, b_hn, masks, reverse,
+                                           step)
         return ops.stack(outputs, axis=0), state
 
     def _forward(self, x: Tensor, hx: State | None, lengths: Lengths) -> tuple[Tensor, State]:
@@ -359,6 +400,14 @@ class _RNNBase(Module):
         if hx is None:
             start = zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
             initial = [(start,) * n_state for _ in range(layers_dirs)]
+            if self.proj_size:
+                h0 = zeros(batch, self.proj_size, dtype=x.dtype, device=x.device)
+                initial = [(h0, start) for _ in range(layers_dirs)]
+        elif self.proj_size:
+            _check_projected_state(name, hx, layers_dirs, batch if batched else None,
+                                   self.proj_size, self.hidden_size)
+            full = [s if batched else s.unsqueeze(1) for s in hx]
+            initial = [tuple(s[k] for s in full) for k in range(layers_dirs)]
         else:
             check_states(name, ("h_0", "c_0")[:n_state], hx, self.weight_ih_l0)
             check_sequence_state(name, hx, layers_dirs, batch if batched else None, self.hidden_size)
@@ -443,6 +492,13 @@ class LSTM(_RNNBase):
     """LSTM layer (gate order i, f, g, o). See ``_RNNBase`` for shapes.
 
     Call ``lstm(x, hx=None, lengths=None)`` with ``hx = (h_0, c_0)`` -> ``(output, (h_n, c_n))``.
+
+    ``proj_size > 0`` (PyTorch's LSTMP): each layer's hidden state is projected,
+    ``h = (o * tanh(c)) W_hr^T`` with ``weight_hr_l{k} (proj_size, H)``; h, the output and
+    ``weight_hh`` use ``proj_size`` where they used H (``h_n (L*D, B, proj_size)``,
+    output ``(T, B, D*proj_size)``), c keeps H. ``peephole=True`` (not in PyTorch) adds
+    the diagonal peephole weights ``weight_ci_l{k}``, ``weight_cf_l{k}``,
+    ``weight_co_l{k}`` ``(H,)`` of ``LSTMCell(peephole=True)`` to every layer and direction.
     """
 
     scope = "lstm"
@@ -456,8 +512,10 @@ class LSTM(_RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         device: Any = None,
         dtype: Any = None,
+        peephole: bool = False,
     ) -> None:
         super().__init__(
             "lstm",
@@ -470,6 +528,8 @@ class LSTM(_RNNBase):
             bidirectional,
             device,
             dtype,
+            proj_size=proj_size,
+            peephole=peephole,
         )
 
     def forward(
@@ -518,3 +578,17 @@ class GRU(_RNNBase):
         """Return ``(output, h_n)``; shapes in the class docstring."""
         output, states = self._forward(x, None if hx is None else (hx,), lengths)
         return output, states[0]
+
+
+_PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")
+
+
+def _check_projected_state(name: str, hx: Sequence[Tensor], layers_dirs: int, batch: int | None,
+                           proj_size: int, hidden_size: int) -> None:
+    """With ``proj_size``, h_0 is ``(L*D, B, proj_size)`` and c_0 ``(L*D, B, H)``."""
+    lead = (layers_dirs,) if batch is None else (layers_dirs, batch)
+    for label, s, size in (("h_0", hx[0], proj_size), ("c_0", hx[1], hidden_size)):
+        if not isinstance(s, Tensor) or tuple(s.shape) != lead + (size,):
+            got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
+            raise ValueError(f"{name}: expected {label} of shape {lead + (size,)} "
+                             f"(with proj_size={proj_size}, hidden_size={hidden_size}), got {got}")

@@ -120,3 +120,32 @@ __all__ = [
     "var",
     "where",
 ]
+
+from .._dimargs import dim_aliases  # noqa: E402
+from . import inplace  # noqa: E402,F401  (the in-place methods of Tensor)
+from ._coerce import normalize_axis  # noqa: E402,F401
+from .activation import *  # noqa: E402,F403
+from .activation import __all__ as _activation_all  # noqa: E402
+from .elementwise_extra import *  # noqa: E402,F403
+from .elementwise_extra import __all__ as _extra_all  # noqa: E402
+
+# every axis-taking function accepts dim=/axis= and keepdim=/keepdims= (PyTorch's and NumPy's)
+sum = dim_aliases(sum)  # noqa: A001
+mean = dim_aliases(mean)
+var = dim_aliases(var)
+max = dim_aliases(max)  # noqa: A001
+min = dim_aliases(min)  # noqa: A001
+argmax = dim_aliases(argmax)
+argmin = dim_aliases(argmin)
+softmax = dim_aliases(softmax)
+log_softmax = dim_aliases(log_softmax)
+logsumexp = dim_aliases(logsumexp)
+cat = dim_aliases(cat)
+stack = dim_aliases(stack)
+split = dim_aliases(split)
+chunk = dim_aliases(chunk)
+squeeze = dim_aliases(squeeze)
+unsqueeze = dim_aliases(unsqueeze)
+swapaxes = dim_aliases(swapaxes)
+
+__all__ += _extra_all + _activation_all

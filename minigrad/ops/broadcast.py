@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._pairwise import sum_leading
 
 
 class BroadcastTo(Function):
@@ -24,9 +25,8 @@ class SumTo(Function):
     def forward(self, a):
         self.in_shape = a.shape
         lead = a.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(self.shape) if n == 1 and a.shape[lead + i] != 1
-        )
+        a = sum_leading(a, lead)  # pairwise: a bias gradient keeps float32 accuracy
+        axes = tuple(i for i, n in enumerate(self.shape) if n == 1 and a.shape[i] != 1)
         out = a.sum(axis=axes, keepdims=True) if axes else a
         return out.reshape(self.shape)
 

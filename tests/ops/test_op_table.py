@@ -284,3 +284,136 @@ def test_argmax_argmin() -> None:
     x = mg.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
     np.testing.assert_array_equal(x.argmax(1).numpy(), [1, 0])
     np.testing.assert_array_equal(x.argmin(axis=0).numpy(), [0, 1, 0])
+
+
+# ------------------------------------------------------------------ issue 15: more elementwise
+# ops and activations. Each row is checked three ways: value against NumPy (or a formula
+# written here), gradcheck (analytic vs central differences through minigrad), and
+# .backward() against central differences of the NumPy reference itself.
+F = mg.nn.functional
+
+
+def _unit(x: np.ndarray) -> np.ndarray:  # strictly inside (-1, 1)
+    return np.tanh(x) * 0.9
+
+
+def _above_one(x: np.ndarray) -> np.ndarray:
+    return np.abs(x) + 1.2
+
+
+def _off_integers(x: np.ndarray) -> np.ndarray:  # keep x / 0.7 off the jumps of floor
+    q = x / 0.7
+    return np.where(np.abs(q - np.round(q)) < 0.05, x + 0.1, x)
+
+
+def _np_erf(x: np.ndarray) -> np.ndarray:
+    import math
+    return np.vectorize(math.erf)(x)
+
+
+def _np_softplus(x: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    return np.where(beta * x > 20, x, np.log1p(np.exp(np.minimum(beta * x, 20))) / beta)
+
+
+EXTRA_UNARY = [
+    Unary("sin", mg.sin, np.sin),
+    Unary("cos", mg.cos, np.cos),
+    Unary("tan", mg.tan, np.tan, _unit),
+    Unary("sinh", mg.sinh, np.sinh),
+    Unary("cosh", mg.cosh, np.cosh),
+    Unary("asin", mg.asin, np.arcsin, _unit),
+    Unary("acos", mg.acos, np.arccos, _unit),
+    Unary("atan", mg.atan, np.arctan),
+    Unary("asinh", mg.asinh, np.arcsinh),
+    Unary("acosh", mg.acosh, np.arccosh, _above_one),
+    Unary("atanh", mg.atanh, np.arctanh, _unit),
+    Unary("log1p", mg.log1p, np.log1p, _positive),
+    Unary("expm1", mg.expm1, np.expm1),
+    Unary("log2", mg.log2, np.log2, _positive),
+    Unary("log10", mg.log10, np.log10, _positive),
+    Unary("exp2", mg.exp2, np.exp2),
+    Unary("erf", mg.erf, _np_erf),
+    Unary("sign", lambda t: mg.sign(t) * t, lambda x: np.sign(x) * x, _away_from_zero),
+    Unary("reciprocal", mg.reciprocal, np.reciprocal, _away_from_zero),
+    Unary("deg2rad", mg.deg2rad, np.deg2rad),
+    Unary("rad2deg", mg.rad2deg, np.rad2deg),
+    Unary("sinc", mg.sinc, np.sinc),
+    Unary("mod_scalar", lambda t: t % 0.7, lambda x: np.mod(x, 0.7), _off_integers),
+    Unary("rmod", lambda t: 2.5 % t, lambda x: np.mod(2.5, x), _away_from_zero),
+    Unary("softplus", F.softplus, _np_softplus),
+    Unary("softplus_beta", lambda t: F.softplus(t * 15, beta=2.0),
+          lambda x: _np_softplus(x * 15, 2.0)),
+    Unary("gelu", F.gelu, lambda x: 0.5 * x * (1 + _np_erf(x / np.sqrt(2)))),
+    Unary("gelu_tanh", lambda t: F.gelu(t, approximate="tanh"),
+          lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+    Unary("silu", F.silu, lambda x: x / (1 + np.exp(-x))),
+    Unary("mish", F.mish, lambda x: x * np.tanh(np.log1p(np.exp(x)))),
+    Unary("leaky_relu", lambda t: F.leaky_relu(t, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
+          _away_from_zero),
+    Unary("elu", lambda t: F.elu(t * 3, alpha=1.5),
+          lambda x: np.where(x > 0, 3 * x, 1.5 * np.expm1(3 * np.minimum(x, 0))), _away_from_zero),
+    Unary("hardtanh", lambda t: F.hardtanh(t, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5),
+          _away_from_clip),
+    Unary("relu6", lambda t: F.relu6(t * 5), lambda x: np.clip(x * 5, 0, 6),
+          lambda x: _away_from_zero(np.where(np.abs(x * 5 - 6) < 0.2, x + 0.1, x))),
+    Unary("hardswish", lambda t: F.hardswish(t * 4), lambda x: 4 * x * np.clip(4 * x + 3, 0, 6) / 6,
+          lambda x: np.where(np.abs(np.abs(4 * x) - 3) < 0.2, x + 0.1, x)),
+    Unary("tril", lambda t: mg.tril(t.reshape(-1, 1) * t.reshape(1, -1), -1),
+          lambda x: np.tril(np.outer(x, x), -1)),
+    Unary("triu", lambda t: mg.triu(t.reshape(-1, 1) * t.reshape(1, -1), 1),
+          lambda x: np.triu(np.outer(x, x), 1)),
+]
+
+EXTRA_BINARY = [
+    ("atan2", mg.atan2, np.arctan2, _away_from_zero),
+    ("hypot", mg.hypot, np.hypot, _away_from_zero),
+    ("remainder", lambda a, b: a % b, np.mod, _away_from_zero),
+]
+
+
+def _numeric_grad_of_sum(np_fn: Callable, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        grad[i] = (np.sum(np_fn(up)) - np.sum(np_fn(down))) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("op", EXTRA_UNARY, ids=lambda o: o.name)
+@SETTINGS
+@given(shape=array_shapes(min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 2**16))
+def test_extra_unary(op: Unary, shape: tuple[int, ...], seed: int) -> None:
+    if op.name in ("tril", "triu"):
+        shape = (int(np.prod(shape)) or 1,)
+    x = _data(seed, shape, op.domain)
+    if op.name == "mod_scalar":
+        x = _off_integers(x)
+    _check(op.mg_fn, op.np_fn, [x])
+    t = _t(x)
+    op.mg_fn(t).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), _numeric_grad_of_sum(op.np_fn, x),
+                               rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,mg_fn,np_fn,domain_b", EXTRA_BINARY, ids=[o[0] for o in EXTRA_BINARY])
+@SETTINGS
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       seed=st.integers(0, 2**16))
+def test_extra_binary_broadcast(name: str, mg_fn: Callable, np_fn: Callable, domain_b, shapes,
+                                seed: int) -> None:
+    sa, sb = shapes.input_shapes
+    a = _data(seed, sa, _away_from_zero)
+    b = _data(seed + 1, sb, domain_b)
+    if name == "remainder":  # keep a / b off the jumps of floor
+        q = a / b
+        a = np.where(np.abs(q - np.round(q)) < 0.05, a + 0.1 * np.abs(b), a)
+    _check(mg_fn, np_fn, [a, b])
+    ta, tb = _t(a), _t(b)
+    mg_fn(ta, tb).sum().backward()
+    ga = _numeric_grad_of_sum(lambda x: np.broadcast_to(np_fn(x, b), np.broadcast_shapes(sa, sb)), a)
+    gb = _numeric_grad_of_sum(lambda x: np.broadcast_to(np_fn(a, x), np.broadcast_shapes(sa, sb)), b)
+    np.testing.assert_allclose(ta.grad.numpy(), ga, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(tb.grad.numpy(), gb, rtol=1e-4, atol=1e-6)
