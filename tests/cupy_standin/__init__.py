@@ -10,6 +10,7 @@ Subprocesses (the examples) get it with ``python -m tests.cupy_standin.run SCRIP
 
 from __future__ import annotations
 
+import math
 import sys
 import types
 from typing import Any
@@ -65,9 +66,19 @@ def _build() -> tuple[types.ModuleType, types.ModuleType]:
     cupy.random = random
 
     cupyx = types.ModuleType("cupyx")
+    cupyx.__path__ = []  # a package, so that ``from cupyx.scipy.special import erf`` works
     cupyx.scatter_add = _core.scatter_add
     cupyx.STANDIN = True
+    cupyx.scipy = types.ModuleType("cupyx.scipy")
+    cupyx.scipy.__path__ = []
+    cupyx.scipy.special = types.ModuleType("cupyx.scipy.special")
+    cupyx.scipy.special.erf = _core.kernel(_erf, "cupyx.scipy.special.erf")
     return cupy, cupyx
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """``cupyx.scipy.special.erf`` on the host (NumPy has no erf): same dtype out."""
+    return np.vectorize(math.erf, otypes=[x.dtype])(x)
 
 
 def real_cupy_gpu() -> bool:
@@ -91,10 +102,11 @@ def install() -> None:
     if installed():
         return
     cupy, cupyx = _build()
-    for name in ("cupy", "cupyx", "cupy.cuda", "cupy.random"):
+    modules = {"cupy": cupy, "cupyx": cupyx, "cupy.cuda": cupy.cuda, "cupy.random": cupy.random,
+               "cupyx.scipy": cupyx.scipy, "cupyx.scipy.special": cupyx.scipy.special}
+    for name in modules:
         _saved[name] = sys.modules.get(name)
-    sys.modules.update({"cupy": cupy, "cupyx": cupyx, "cupy.cuda": cupy.cuda,
-                        "cupy.random": cupy.random})
+    sys.modules.update(modules)
     _reset_minigrad()
 
 

@@ -5,6 +5,7 @@ At exit it prints one line ``cupy-standin: syncs=.. h2d=.. d2h=.. d2d=..`` to st
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 
@@ -14,6 +15,7 @@ from . import COUNTERS, install
 def main() -> None:
     install()
     script, sys.argv = sys.argv[1], sys.argv[1:]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))  # as `python SCRIPT` does
     try:
         runpy.run_path(script, run_name="__main__")
     finally:

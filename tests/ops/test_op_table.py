@@ -382,27 +382,29 @@ def _numeric_grad_of_sum(np_fn: Callable, x: np.ndarray, eps: float = 1e-6) -> n
     return grad
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("op", EXTRA_UNARY, ids=lambda o: o.name)
 @SETTINGS
 @given(shape=array_shapes(min_dims=0, max_dims=3, max_side=4), seed=st.integers(0, 2**16))
-def test_extra_unary(op: Unary, shape: tuple[int, ...], seed: int) -> None:
+def test_extra_unary(device: str, op: Unary, shape: tuple[int, ...], seed: int) -> None:
     if op.name in ("tril", "triu"):
         shape = (int(np.prod(shape)) or 1,)
     x = _data(seed, shape, op.domain)
     if op.name == "mod_scalar":
         x = _off_integers(x)
-    _check(op.mg_fn, op.np_fn, [x])
-    t = _t(x)
+    _check(op.mg_fn, op.np_fn, [x], device)
+    t = _t(x, device)
     op.mg_fn(t).sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), _numeric_grad_of_sum(op.np_fn, x),
                                rtol=1e-4, atol=1e-6)
 
 
+@ON_DEVICES
 @pytest.mark.parametrize("name,mg_fn,np_fn,domain_b", EXTRA_BINARY, ids=[o[0] for o in EXTRA_BINARY])
 @SETTINGS
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
        seed=st.integers(0, 2**16))
-def test_extra_binary_broadcast(name: str, mg_fn: Callable, np_fn: Callable, domain_b, shapes,
+def test_extra_binary_broadcast(device: str, name: str, mg_fn: Callable, np_fn: Callable, domain_b, shapes,
                                 seed: int) -> None:
     sa, sb = shapes.input_shapes
     a = _data(seed, sa, _away_from_zero)
@@ -410,8 +412,8 @@ def test_extra_binary_broadcast(name: str, mg_fn: Callable, np_fn: Callable, dom
     if name == "remainder":  # keep a / b off the jumps of floor
         q = a / b
         a = np.where(np.abs(q - np.round(q)) < 0.05, a + 0.1 * np.abs(b), a)
-    _check(mg_fn, np_fn, [a, b])
-    ta, tb = _t(a), _t(b)
+    _check(mg_fn, np_fn, [a, b], device)
+    ta, tb = _t(a, device), _t(b, device)
     mg_fn(ta, tb).sum().backward()
     ga = _numeric_grad_of_sum(lambda x: np.broadcast_to(np_fn(x, b), np.broadcast_shapes(sa, sb)), a)
     gb = _numeric_grad_of_sum(lambda x: np.broadcast_to(np_fn(a, x), np.broadcast_shapes(sa, sb)), b)
