@@ -69,12 +69,14 @@ def run_backward(
         deps = _count_dependencies(ready)
         ready = [fn for fn in ready if fn not in deps]
         anomaly = state.anomaly
+        watch_nodes = sink.watches_nodes
+        take, add, to_leaf = pending.take, pending.add, sink.leaf
         while ready:
             fn = ready.pop()
-            grads = pending.take(fn)
+            grads = take(fn)
             if fn.retained:
                 _retain(fn, grads, create_graph)
-            if sink.watches_nodes:
+            if watch_nodes:
                 sink.node(fn, grads)
             if observer is not None:
                 observer(fn, grads)
@@ -88,13 +90,13 @@ def run_backward(
                 node = edge[0]
                 if isinstance(node, Function):  # one more of its consumers is done
                     if g is not None:
-                        pending.add(node, edge[1], g)
+                        add(node, edge[1], g)
                     left = deps[node] - 1
                     deps[node] = left
                     if left == 0:
                         ready.append(node)
                 elif g is not None:
-                    sink.leaf(node, g)
+                    to_leaf(node, g)
     finally:
         state.grad_enabled = previous_mode
     return sink.result()
@@ -150,25 +152,26 @@ def _call_backward(fn: Function, grads: list, anomaly: bool) -> tuple:
             break
     else:  # no gradient reached any output: nothing flows on, but consumers still count
         return (None,) * len(fn.next)
-    if type(g.data) is np.ndarray:
-        return _run_backward_of(fn, grads, anomaly)
-    with g.data.device:  # CuPy runs kernels on the current device: make it fn's
-        return _run_backward_of(fn, grads, anomaly)
-
-
-def _run_backward_of(fn: Function, grads: list, anomaly: bool) -> tuple:
     if fn.save_inputs or fn.save_output:
         fn.check_versions()
-    if anomaly:  # check fn's gradients as a whole, not the ops inside its backward
-        state.anomaly = False
-        try:
-            out = fn.backward(*grads)
-        finally:
-            state.anomaly = True
-        _check_finite(fn, out, "backward")
+    if anomaly or type(g.data) is not np.ndarray:
+        # CuPy runs kernels on the current device: make it the gradients' own
+        with array_context(g.data):
+            out = _backward_checked(fn, grads) if anomaly else fn.backward(*grads)
     else:
         out = fn.backward(*grads)
     return out if type(out) is tuple else (out,)
+
+
+def _backward_checked(fn: Function, grads: list) -> Any:
+    """``detect_anomaly``: check fn's gradients as a whole, not the ops inside its backward."""
+    state.anomaly = False
+    try:
+        out = fn.backward(*grads)
+    finally:
+        state.anomaly = True
+    _check_finite(fn, out, "backward")
+    return out
 
 
 class Pending:

@@ -94,9 +94,10 @@ class Function:
         fn._record(inputs)
         fn.out_shape = out.shape
         t = _wrap(out, fn, 0)
-        if cls.save_output:
+        if cls.save_output:  # _watch(t), inlined: this runs once per recorded op
             fn.out = out
-            fn.out_versions = (_watch(t),)
+            t._version = counter = [0]
+            fn.out_versions = ((counter, 0),)
         return t
 
     def _record(self, inputs: tuple[Tensor, ...]) -> None:
