@@ -131,7 +131,7 @@ def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
     """(first step, second step) peak extra resident memory in MiB, measured in a fresh
     subprocess so that the frameworks do not share allocators."""
     code = (
-        "from minigrad.bench import _peak_memory_child as c; "
+        "from minigrad.cli.bench import _peak_memory_child as c; "
         f"c({framework!r}, {cell!r}, {list(config)!r}, {threads})"
     )
     env = dict(os.environ)
@@ -146,7 +146,8 @@ def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
 
 
 def _package_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """The folder that holds the ``minigrad`` package (so a subprocess imports this copy)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: int,

@@ -15,7 +15,7 @@ baseline. Writes into ``./minigrad-demo/`` (``--out DIR``):
 - ``samples.txt``       the generated samples.
 
 Ctrl-C stops training cleanly; everything is still written for what was trained.
-Run it as ``minigrad demo`` (or ``python -m minigrad.demo``); ``--quick`` takes well
+Run it as ``minigrad demo`` (or ``python -m minigrad.cli.demo``); ``--quick`` takes well
 under a minute.
 """
 
