@@ -15,7 +15,6 @@ import time
 
 import minigrad as mg
 from minigrad.tensor import Tensor
-
 from minigrad.viz.graph import DEFAULT_MAX_NODES
 from minigrad.viz.render import FORMATS, write_dot_text
 
