@@ -116,14 +116,15 @@ def test_demo_checkpoint_loads_into_a_fresh_model(tmp_path: Path) -> None:
     import json
 
     import minigrad as mg
-    from minigrad.cli.demo import CharLSTM, DemoConfig, demo_command
+    from minigrad.cli.char_lstm import CharLSTM, TrainConfig
+    from minigrad.cli.demo import demo_command
 
     out = tmp_path / "demo"
     text = tmp_path / "tiny.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 400, encoding="utf-8")
     assert demo_command(["--quick", "--text", str(text), "--out", str(out), "--steps", "5"]) == 0
     chars = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    cfg = DemoConfig.quick()
+    cfg = TrainConfig.quick()
     model = CharLSTM(len(chars), cfg.embed, cfg.hidden)
     model.load_state_dict(mg.load(out / "char_lstm.npz"))
 
