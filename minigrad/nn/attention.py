@@ -1,6 +1,7 @@
 """Attention modules: ``MultiheadAttention`` (PyTorch's) and ``AdditiveAttention`` (Bahdanau).
 
-Both are composed from Tensor ops over :mod:`minigrad.nn.sdpa`; neither writes a backward.
+Both are composed from Tensor ops over :func:`minigrad.nn.functional.attention`; neither
+writes a backward.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from ..ops import split
 from ..tensor import Tensor
 from . import init
 from ._checks import check_int, check_like_weights, check_probability
+from .functional import attention, masked_softmax
 from .layers import Linear
 from .module import Module, Parameter
-from .sdpa import attention, masked_softmax
 
 __all__ = ["AdditiveAttention", "MultiheadAttention"]
 
