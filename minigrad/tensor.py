@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from .autograd.context import state
 
 
 class Tensor:
@@ -127,8 +126,7 @@ class Tensor:
             with backend.array_context(self.data):
                 grad = Tensor._from_array(backend.xp_of(self.data).ones_like(self.data))
         else:
-            grad = ops.as_tensor_like(grad, self)
-            ops.check_same_device("backward", "grad", grad, "the tensor", self)
+            grad = _gradient_like(grad, self, "backward", "grad", "the tensor")
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
@@ -136,7 +134,7 @@ class Tensor:
         if retain_graph is None:
             retain_graph = create_graph
         with backend.array_context(self.data):  # the engine's own adds run on this device
-            _engine.run_backward((self,), (grad,), retain_graph, create_graph)
+            engine.run_backward((self,), (grad,), retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and its in-place version counter), cut from the graph."""
@@ -245,7 +243,7 @@ class Tensor:
     @staticmethod
     def _from_array(array: Any) -> Tensor:
         """Wrap an array as a leaf without copying or converting it (internal fast path)."""
-        return _function._wrap(array, None, 0)
+        return _wrap(array, None, 0)
 
     # ------------------------------------------------------------ operators
     def __add__(self, other: Any) -> Tensor:
@@ -463,8 +461,17 @@ def _to_array(data: Any, dtype: Any, device: str | None, keep_device: bool = Tru
     return backend.to_device(array, target)
 
 
-from .autograd import engine as _engine  # noqa: E402
-from .autograd import function as _function  # noqa: E402
+def _gradient_like(grad: Any, like: Tensor, op: str, name: str, like_name: str) -> Tensor:
+    """``grad`` (Tensor, array or scalar) as a Tensor on ``like``'s device, for starting
+    backward from ``like``; a gradient on another device is refused, naming both."""
+    grad = ops.as_tensor_like(grad, like)
+    ops.check_same_device(op, name, grad, like_name, like)
+    return grad
 
-_function._Tensor = Tensor
-from . import ops  # noqa: E402  (ops need Tensor defined first)
+
+# Bound after Tensor exists: autograd and the ops make Tensors, and Tensor's methods call
+# them (the natural loop of the core: Tensor, its Functions and the engine that runs them).
+from . import ops  # noqa: E402
+from .autograd import engine  # noqa: E402
+from .autograd.context import state  # noqa: E402
+from .autograd.function import _wrap  # noqa: E402
