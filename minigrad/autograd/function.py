@@ -190,7 +190,7 @@ def _watch(t: Tensor) -> tuple[list[int], int]:
     return counter, 0
 
 
-def fused(expr: Any, *args: Any) -> Tensor:
+def grad_formula(expr: Any, *args: Any) -> Tensor:
     """Evaluate a gradient formula written once for both Tensors and arrays.
 
     With recording on (``create_graph=True``) ``expr`` runs on the Tensors, so the

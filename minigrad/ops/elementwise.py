@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function, fused
+from ..autograd.function import Function, grad_formula
 from ..tensor import Tensor
 from ._coerce import as_tensor_like, pair
 from .broadcast import sum_to
@@ -53,8 +53,8 @@ class Mul(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        return (sum_to(fused(_mul, g, b), a.shape) if na else None,
-                sum_to(fused(_mul, g, a), b.shape) if nb else None)
+        return (sum_to(grad_formula(_mul, g, b), a.shape) if na else None,
+                sum_to(grad_formula(_mul, g, a), b.shape) if nb else None)
 
 
 class Div(Function):
@@ -68,8 +68,8 @@ class Div(Function):
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        ga = sum_to(fused(_div, g, b), a.shape) if na else None
-        gb = sum_to(fused(lambda g, a, b: -g * a / (b * b), g, a, b), b.shape) if nb else None
+        ga = sum_to(grad_formula(_div, g, b), a.shape) if na else None
+        gb = sum_to(grad_formula(lambda g, a, b: -g * a / (b * b), g, a, b), b.shape) if nb else None
         return ga, gb
 
 
@@ -97,7 +97,7 @@ class Pow(Function):
         na, nb = self.needs_input_grad
         ga = gb = None
         if na:
-            ga = fused(lambda g, a, b: g * b * a ** (b - 1), g, a, b)
+            ga = grad_formula(lambda g, a, b: g * b * a ** (b - 1), g, a, b)
             ga = sum_to(where(b.data == 0, 0.0, ga), a.shape)
         if nb:
             gb = g * self.output() * log(a)
@@ -117,10 +117,10 @@ class PowScalar(Function):
         (a,) = self.inputs
         p = self.p
         if p == 2:
-            return fused(lambda g, a: g * (a + a), g, a)
+            return grad_formula(lambda g, a: g * (a + a), g, a)
         if p == 0:  # d(x ** 0)/dx is 0 everywhere, x = 0 included (not 0 * inf)
             return Tensor._from_array(backend.xp_of(g.data).zeros_like(g.data))
-        return fused(lambda g, a: g * p * a ** (p - 1), g, a)
+        return grad_formula(lambda g, a: g * p * a ** (p - 1), g, a)
 
 
 class Exp(Function):
@@ -130,7 +130,7 @@ class Exp(Function):
         return backend.xp_of(a).exp(a)
 
     def backward(self, g):
-        return fused(_mul, g, self.output())
+        return grad_formula(_mul, g, self.output())
 
 
 class Log(Function):
@@ -140,7 +140,7 @@ class Log(Function):
         return backend.xp_of(a).log(a)
 
     def backward(self, g):
-        return fused(_div, g, self.inputs[0])
+        return grad_formula(_div, g, self.inputs[0])
 
 
 class Sqrt(Function):
@@ -150,7 +150,7 @@ class Sqrt(Function):
         return backend.xp_of(a).sqrt(a)
 
     def backward(self, g):
-        return fused(lambda g, y: g / (y + y), g, self.output())
+        return grad_formula(lambda g, y: g / (y + y), g, self.output())
 
 
 class Tanh(Function):
@@ -160,7 +160,7 @@ class Tanh(Function):
         return backend.xp_of(a).tanh(a)
 
     def backward(self, g):
-        return fused(lambda g, y: g * (1 - y * y), g, self.output())
+        return grad_formula(lambda g, y: g * (1 - y * y), g, self.output())
 
 
 class Sigmoid(Function):
@@ -177,7 +177,7 @@ class Sigmoid(Function):
         return xp.reciprocal(out, out=out)
 
     def backward(self, g):
-        return fused(lambda g, y: g * (y - y * y), g, self.output())
+        return grad_formula(lambda g, y: g * (y - y * y), g, self.output())
 
 
 class Relu(Function):
@@ -188,7 +188,7 @@ class Relu(Function):
 
     def backward(self, g):
         # the gradient passes where the output is not <= 0, so NaN inputs pass it (PyTorch)
-        return fused(_mul, g, Tensor._from_array(~(self.out <= 0)))
+        return grad_formula(_mul, g, Tensor._from_array(~(self.out <= 0)))
 
 
 class Abs(Function):
@@ -199,7 +199,7 @@ class Abs(Function):
 
     def backward(self, g):
         a = self.inputs[0].data
-        return fused(_mul, g, Tensor._from_array(backend.xp_of(a).sign(a)))
+        return grad_formula(_mul, g, Tensor._from_array(backend.xp_of(a).sign(a)))
 
 
 class Clip(Function):
@@ -218,7 +218,7 @@ class Clip(Function):
             keep = a >= self.lo
         else:
             keep = (a >= self.lo) & (a <= self.hi)
-        return fused(_mul, g, Tensor._from_array(keep))
+        return grad_formula(_mul, g, Tensor._from_array(keep))
 
 
 class Where(Function):
@@ -264,7 +264,7 @@ def _extremum_grads(fn: Function, g: Tensor, loses: Any) -> tuple:
     """Gradients of max/min: ``loses(a, b)`` is where ``a`` is not selected."""
     a, b = (t.data for t in fn.inputs)
     na, nb = fn.needs_input_grad
-    shared = where(a == b, fused(lambda g: g * 0.5, g), g)
+    shared = where(a == b, grad_formula(lambda g: g * 0.5, g), g)
     ga = sum_to(where(loses(a, b), 0.0, shared), a.shape) if na else None
     gb = sum_to(where(loses(b, a), 0.0, shared), b.shape) if nb else None
     return ga, gb

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.function import Function, OpError, fused
+from ..autograd.function import Function, OpError, grad_formula
 from ..tensor import Tensor
 from ._coerce import pair
 from .broadcast import sum_to
@@ -27,9 +27,9 @@ class MatMul(Function):
             g = g.unsqueeze(-2)
         ga = gb = None
         if na:
-            ga = sum_to(fused(_g_bT, g, b2), a2.shape).reshape(a.shape)
+            ga = sum_to(grad_formula(_g_bT, g, b2), a2.shape).reshape(a.shape)
         if nb:
-            gb = sum_to(fused(_aT_g, a2, g), b2.shape).reshape(b.shape)
+            gb = sum_to(grad_formula(_aT_g, a2, g), b2.shape).reshape(b.shape)
         return ga, gb
 
 
