@@ -18,16 +18,9 @@ from . import init
 from ._checks import check_int, check_like_weights, check_probability
 from .functional import attention, masked_softmax
 from .layers import Linear
-from .module import Module, Parameter
+from .module import Module, new_parameter
 
 __all__ = ["AdditiveAttention", "MultiheadAttention"]
-
-
-def _param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    dev = backend.normalize_device(device)
-    dt = backend.get_default_dtype() if dtype is None else dtype
-    with backend.device_context(dev):  # CuPy allocates on the current device
-        return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
 
 
 def _mask_data(
@@ -96,8 +89,8 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         self.dropout = float(dropout)
         self.batch_first = batch_first
-        self.in_proj_weight = _param((3 * embed_dim, embed_dim), device, dtype)
-        self.in_proj_bias = _param((3 * embed_dim,), device, dtype) if bias else None
+        self.in_proj_weight = new_parameter((3 * embed_dim, embed_dim), device, dtype)
+        self.in_proj_bias = new_parameter((3 * embed_dim,), device, dtype) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
         init.xavier_uniform_(self.in_proj_weight)
         if bias:
@@ -277,7 +270,7 @@ class AdditiveAttention(Module):
         super().__init__()
         self.query_proj = Linear(query_dim, hidden_dim, bias=False, device=device, dtype=dtype)
         self.key_proj = Linear(key_dim, hidden_dim, device=device, dtype=dtype)
-        self.v = _param((hidden_dim,), device, dtype)
+        self.v = new_parameter((hidden_dim,), device, dtype)
         bound = 1.0 / math.sqrt(hidden_dim)
         init.uniform_(self.v, -bound, bound)
 

@@ -9,22 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import backend
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._checks import check_int, check_like_weights, check_probability
-from .module import Module, Parameter
-
-
-def _new_param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    """A zero Parameter for the caller to initialise, on ``device`` with ``dtype``
-    (the default device and float dtype where None)."""
-    dev = backend.normalize_device(device)
-    dt = backend.get_default_dtype() if dtype is None else dtype
-    with backend.device_context(dev):  # CuPy allocates on the current device
-        data = backend.get_xp(dev).zeros(shape, dtype=dt)
-    return Parameter(data)
+from .module import Module, new_parameter
 
 
 def _check_size(layer: str, **sizes: int) -> None:
@@ -52,8 +41,8 @@ class Linear(Module):
         _check_size("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _new_param((out_features, in_features), device, dtype)
-        self.bias = _new_param((out_features,), device, dtype) if bias else None
+        self.weight = new_parameter((out_features, in_features), device, dtype)
+        self.bias = new_parameter((out_features,), device, dtype) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -100,7 +89,7 @@ class Embedding(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
-        self.weight = _new_param((num_embeddings, embedding_dim), device, dtype)
+        self.weight = new_parameter((num_embeddings, embedding_dim), device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -157,8 +146,8 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        self.weight = _new_param(shape, device, dtype) if elementwise_affine else None
-        self.bias = _new_param(shape, device, dtype) if elementwise_affine and bias else None
+        self.weight = new_parameter(shape, device, dtype) if elementwise_affine else None
+        self.bias = new_parameter(shape, device, dtype) if elementwise_affine and bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -29,6 +29,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def new_parameter(shape: tuple[int, ...], device: Any = None, dtype: Any = None) -> Parameter:
+    """A zero Parameter of ``shape`` for a layer to initialise, on ``device`` with ``dtype``
+    (the default device and float dtype where None)."""
+    dev = backend.normalize_device(device)
+    dt = backend.get_default_dtype() if dtype is None else dtype
+    with backend.device_context(dev):  # CuPy allocates on the current device
+        return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
+
+
 class StateDictKeyError(KeyError, RuntimeError):
     """Missing or unexpected keys in ``load_state_dict(strict=True)``; catchable as
     ``KeyError`` or as ``RuntimeError`` (what PyTorch raises)."""

@@ -443,11 +443,6 @@ eq = _compare("__eq__")
 ne = _compare("__ne__")
 
 
-def logical_not(a: Tensor) -> Tensor:
-    with backend.array_context(a.data):
-        return Tensor._from_array(~a.data)
-
-
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid",
     "relu", "abs", "clip", "maximum", "minimum", "where", "masked_fill", "cast", "lt", "le", "gt", "ge", "eq",
