@@ -22,6 +22,53 @@ def _div(a, b):
     return a / b
 
 
+def _extremum_grads(fn: Function, g: Tensor, loses: Any) -> tuple:
+    """Gradients of max/min: ``loses(a, b)`` is where ``a`` is not selected."""
+    a, b = (t.data for t in fn.inputs)
+    na, nb = fn.needs_input_grad
+    shared = where(a == b, grad_formula(lambda g: g * 0.5, g), g)
+    ga = sum_to(where(loses(a, b), 0.0, shared), a.shape) if na else None
+    gb = sum_to(where(loses(b, a), 0.0, shared), b.shape) if nb else None
+    return ga, gb
+
+
+def _float(a: Tensor) -> Tensor:
+    """Int and bool tensors as the default float dtype (for exp, log, ...), like PyTorch."""
+    if a.data.dtype.kind in "biu":
+        with backend.array_context(a.data):
+            return Tensor._from_array(a.data.astype(backend.get_default_dtype()))
+    return a
+
+
+def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+    a, b = pair(a, b)
+    return cls.apply(a, b, a_shape=a.data.shape, b_shape=b.data.shape)
+
+
+def _where(cond: Any, a: Any, b: Any, op: str) -> Tensor:
+    cond_array = cond.data if isinstance(cond, Tensor) else cond
+    if not backend.is_array(cond_array):
+        cond_array = np.asarray(cond_array)
+    if cond_array.dtype != np.bool_:
+        raise TypeError(f"{op}: cond must be a bool tensor, got dtype {cond_array.dtype}")
+    a, b = pair(a, b)
+    check_same_device(op, "cond" if op == "where" else "mask", cond_array, "input", a)
+    return Where.apply(a, b, cond=cond_array, a_shape=a.data.shape, b_shape=b.data.shape)
+
+
+def _compare(op: str):  # noqa: ANN202
+    def compare(a: Any, b: Any) -> Tensor:
+        a, b = pair(a, b)
+        if a.device != b.device:
+            check_same_device(op.strip("_"), "the right operand", b, "the left operand", a)
+        with backend.array_context(a.data):
+            return Tensor._from_array(getattr(a.data, op)(b.data))
+
+    compare.__name__ = op.strip("_")
+    compare.__doc__ = f"Elementwise ``{op.strip('_')}`` comparison (a bool tensor, no gradient)."
+    return compare
+
+
 # Most negative input whose exp(-x) stays finite, per float dtype.
 _EXP_SAFE = {"e": -11.0, "f": -88.0, "d": -709.0}
 
@@ -35,6 +82,11 @@ class Add(Function):
         return (sum_to(g, self.a_shape) if na else None, sum_to(g, self.b_shape) if nb else None)
 
 
+def add(a: Any, b: Any) -> Tensor:
+    """``a + b`` with broadcasting."""
+    return _binary(Add, a, b)
+
+
 class Sub(Function):
     def forward(self, a, b):
         return a - b
@@ -42,6 +94,11 @@ class Sub(Function):
     def backward(self, g):
         na, nb = self.needs_input_grad
         return (sum_to(g, self.a_shape) if na else None, sum_to(-g, self.b_shape) if nb else None)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """``a - b`` with broadcasting."""
+    return _binary(Sub, a, b)
 
 
 class Mul(Function):
@@ -55,6 +112,12 @@ class Mul(Function):
         na, nb = self.needs_input_grad
         return (sum_to(grad_formula(_mul, g, b), a.shape) if na else None,
                 sum_to(grad_formula(_mul, g, a), b.shape) if nb else None)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """``a * b`` with broadcasting."""
+    a, b = pair(a, b)
+    return Mul.apply(a, b)
 
 
 class Div(Function):
@@ -73,12 +136,23 @@ class Div(Function):
         return ga, gb
 
 
+def div(a: Any, b: Any) -> Tensor:
+    """``a / b`` with broadcasting (true division)."""
+    a, b = pair(a, b)
+    return Div.apply(a, b)
+
+
 class Neg(Function):
     def forward(self, a):
         return -a
 
     def backward(self, g):
         return -g
+
+
+def neg(a: Tensor) -> Tensor:
+    """``-a``."""
+    return Neg.apply(a)
 
 
 class Pow(Function):
@@ -123,6 +197,17 @@ class PowScalar(Function):
         return grad_formula(lambda g, a: g * p * a ** (p - 1), g, a)
 
 
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``a ** b``; a Python-number exponent takes the cheaper path."""
+    if isinstance(a, Tensor) and isinstance(b, int | float | np.integer | np.floating) \
+            and not isinstance(b, bool | np.bool_):
+        # a Python number, never a numpy scalar: np.float64 would widen float32 to float64
+        p = int(b) if isinstance(b, int | np.integer) else float(b)
+        return PowScalar.apply(_float(a) if isinstance(p, float) else a, p=p)
+    a, b = pair(a, b)
+    return Pow.apply(a, b)
+
+
 class Exp(Function):
     save_output = True
 
@@ -131,6 +216,11 @@ class Exp(Function):
 
     def backward(self, g):
         return grad_formula(_mul, g, self.output())
+
+
+def exp(a: Tensor) -> Tensor:
+    """Elementwise ``e ** a``."""
+    return Exp.apply(_float(a))
 
 
 class Log(Function):
@@ -143,6 +233,11 @@ class Log(Function):
         return grad_formula(_div, g, self.inputs[0])
 
 
+def log(a: Tensor) -> Tensor:
+    """Elementwise natural logarithm."""
+    return Log.apply(_float(a))
+
+
 class Sqrt(Function):
     save_output = True
 
@@ -153,6 +248,11 @@ class Sqrt(Function):
         return grad_formula(lambda g, y: g / (y + y), g, self.output())
 
 
+def sqrt(a: Tensor) -> Tensor:
+    """Elementwise square root."""
+    return Sqrt.apply(_float(a))
+
+
 class Tanh(Function):
     save_output = True
 
@@ -161,6 +261,11 @@ class Tanh(Function):
 
     def backward(self, g):
         return grad_formula(lambda g, y: g * (1 - y * y), g, self.output())
+
+
+def tanh(a: Tensor) -> Tensor:
+    """Elementwise hyperbolic tangent."""
+    return Tanh.apply(_float(a))
 
 
 class Sigmoid(Function):
@@ -180,6 +285,11 @@ class Sigmoid(Function):
         return grad_formula(lambda g, y: g * (y - y * y), g, self.output())
 
 
+def sigmoid(a: Tensor) -> Tensor:
+    """Elementwise logistic function ``1 / (1 + exp(-a))``."""
+    return Sigmoid.apply(_float(a))
+
+
 class Relu(Function):
     save_output = True
 
@@ -191,6 +301,11 @@ class Relu(Function):
         return grad_formula(_mul, g, Tensor._from_array(~(self.out <= 0)))
 
 
+def relu(a: Tensor) -> Tensor:
+    """Elementwise ``max(a, 0)``."""
+    return Relu.apply(a)
+
+
 class Abs(Function):
     save_inputs = True
 
@@ -200,6 +315,11 @@ class Abs(Function):
     def backward(self, g):
         a = self.inputs[0].data
         return grad_formula(_mul, g, Tensor._from_array(backend.xp_of(a).sign(a)))
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001
+    """Elementwise absolute value (gradient ``sign(a)``)."""
+    return Abs.apply(a)
 
 
 class Clip(Function):
@@ -221,6 +341,18 @@ class Clip(Function):
         return grad_formula(_mul, g, Tensor._from_array(keep))
 
 
+def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Clamp ``a`` into ``[min, max]`` (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    if isinstance(min, float) or isinstance(max, float):
+        a = _float(a)  # float bounds on an int tensor give a float result (PyTorch's)
+    dt = a.data.dtype.type
+    lo = None if min is None else dt(min)
+    hi = None if max is None else dt(max)
+    return Clip.apply(a, lo=lo, hi=hi)
+
+
 class Where(Function):
     """``cond ? a : b`` with a constant boolean ``cond`` array."""
 
@@ -233,6 +365,16 @@ class Where(Function):
         ga = sum_to(where(self.cond, g, zero), self.a_shape) if na else None
         gb = sum_to(where(self.cond, zero, g), self.b_shape) if nb else None
         return ga, gb
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise ``a`` where ``cond`` is True, else ``b`` (broadcasting all three)."""
+    return _where(cond, a, b, "where")
+
+
+def masked_fill(a: Tensor, mask: Any, value: float) -> Tensor:
+    """``a`` with ``value`` wherever the bool ``mask`` is True."""
+    return _where(mask, value, a, "masked_fill")
 
 
 class Maximum(Function):
@@ -248,6 +390,12 @@ class Maximum(Function):
         return _extremum_grads(self, g, lambda a, b: a < b)
 
 
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum (broadcasting); NaN propagates, ties split the gradient."""
+    a, b = pair(a, b)
+    return Maximum.apply(a, b)
+
+
 class Minimum(Function):
     """Elementwise minimum; the mirror image of :class:`Maximum`."""
 
@@ -260,14 +408,10 @@ class Minimum(Function):
         return _extremum_grads(self, g, lambda a, b: a > b)
 
 
-def _extremum_grads(fn: Function, g: Tensor, loses: Any) -> tuple:
-    """Gradients of max/min: ``loses(a, b)`` is where ``a`` is not selected."""
-    a, b = (t.data for t in fn.inputs)
-    na, nb = fn.needs_input_grad
-    shared = where(a == b, grad_formula(lambda g: g * 0.5, g), g)
-    ga = sum_to(where(loses(a, b), 0.0, shared), a.shape) if na else None
-    gb = sum_to(where(loses(b, a), 0.0, shared), b.shape) if nb else None
-    return ga, gb
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum (broadcasting); NaN propagates, ties split the gradient."""
+    a, b = pair(a, b)
+    return Minimum.apply(a, b)
 
 
 class Cast(Function):
@@ -277,138 +421,6 @@ class Cast(Function):
 
     def backward(self, g):
         return cast(g, self.src)
-
-
-# ------------------------------------------------------------------ functions
-def _float(a: Tensor) -> Tensor:
-    """Int and bool tensors as the default float dtype (for exp, log, ...), like PyTorch."""
-    if a.data.dtype.kind in "biu":
-        with backend.array_context(a.data):
-            return Tensor._from_array(a.data.astype(backend.get_default_dtype()))
-    return a
-
-
-def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
-    a, b = pair(a, b)
-    return cls.apply(a, b, a_shape=a.data.shape, b_shape=b.data.shape)
-
-
-def add(a: Any, b: Any) -> Tensor:
-    """``a + b`` with broadcasting."""
-    return _binary(Add, a, b)
-
-
-def sub(a: Any, b: Any) -> Tensor:
-    """``a - b`` with broadcasting."""
-    return _binary(Sub, a, b)
-
-
-def mul(a: Any, b: Any) -> Tensor:
-    """``a * b`` with broadcasting."""
-    a, b = pair(a, b)
-    return Mul.apply(a, b)
-
-
-def div(a: Any, b: Any) -> Tensor:
-    """``a / b`` with broadcasting (true division)."""
-    a, b = pair(a, b)
-    return Div.apply(a, b)
-
-
-def neg(a: Tensor) -> Tensor:
-    """``-a``."""
-    return Neg.apply(a)
-
-
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
-    """``a ** b``; a Python-number exponent takes the cheaper path."""
-    if isinstance(a, Tensor) and isinstance(b, int | float | np.integer | np.floating) \
-            and not isinstance(b, bool | np.bool_):
-        # a Python number, never a numpy scalar: np.float64 would widen float32 to float64
-        p = int(b) if isinstance(b, int | np.integer) else float(b)
-        return PowScalar.apply(_float(a) if isinstance(p, float) else a, p=p)
-    a, b = pair(a, b)
-    return Pow.apply(a, b)
-
-
-def exp(a: Tensor) -> Tensor:
-    """Elementwise ``e ** a``."""
-    return Exp.apply(_float(a))
-
-
-def log(a: Tensor) -> Tensor:
-    """Elementwise natural logarithm."""
-    return Log.apply(_float(a))
-
-
-def sqrt(a: Tensor) -> Tensor:
-    """Elementwise square root."""
-    return Sqrt.apply(_float(a))
-
-
-def tanh(a: Tensor) -> Tensor:
-    """Elementwise hyperbolic tangent."""
-    return Tanh.apply(_float(a))
-
-
-def sigmoid(a: Tensor) -> Tensor:
-    """Elementwise logistic function ``1 / (1 + exp(-a))``."""
-    return Sigmoid.apply(_float(a))
-
-
-def relu(a: Tensor) -> Tensor:
-    """Elementwise ``max(a, 0)``."""
-    return Relu.apply(a)
-
-
-def abs(a: Tensor) -> Tensor:  # noqa: A001
-    """Elementwise absolute value (gradient ``sign(a)``)."""
-    return Abs.apply(a)
-
-
-def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Clamp ``a`` into ``[min, max]`` (either bound may be None)."""
-    if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
-    if isinstance(min, float) or isinstance(max, float):
-        a = _float(a)  # float bounds on an int tensor give a float result (PyTorch's)
-    dt = a.data.dtype.type
-    lo = None if min is None else dt(min)
-    hi = None if max is None else dt(max)
-    return Clip.apply(a, lo=lo, hi=hi)
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum (broadcasting); NaN propagates, ties split the gradient."""
-    a, b = pair(a, b)
-    return Maximum.apply(a, b)
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum (broadcasting); NaN propagates, ties split the gradient."""
-    a, b = pair(a, b)
-    return Minimum.apply(a, b)
-
-
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise ``a`` where ``cond`` is True, else ``b`` (broadcasting all three)."""
-    return _where(cond, a, b, "where")
-
-
-def _where(cond: Any, a: Any, b: Any, op: str) -> Tensor:
-    cond_array = cond.data if isinstance(cond, Tensor) else cond
-    if not backend.is_array(cond_array):
-        cond_array = np.asarray(cond_array)
-    if cond_array.dtype != np.bool_:
-        raise TypeError(f"{op}: cond must be a bool tensor, got dtype {cond_array.dtype}")
-    a, b = pair(a, b)
-    check_same_device(op, "cond" if op == "where" else "mask", cond_array, "input", a)
-    return Where.apply(a, b, cond=cond_array, a_shape=a.data.shape, b_shape=b.data.shape)
-
-
-def masked_fill(a: Tensor, mask: Any, value: float) -> Tensor:
-    """``a`` with ``value`` wherever the bool ``mask`` is True."""
-    return _where(mask, value, a, "masked_fill")
 
 
 def cast(a: Tensor, dtype: Any) -> Tensor:
@@ -422,26 +434,12 @@ def cast(a: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(a, dtype=dtype)
 
 
-def _compare(op: str):  # noqa: ANN202
-    def compare(a: Any, b: Any) -> Tensor:
-        a, b = pair(a, b)
-        if a.device != b.device:
-            check_same_device(op.strip("_"), "the right operand", b, "the left operand", a)
-        with backend.array_context(a.data):
-            return Tensor._from_array(getattr(a.data, op)(b.data))
-
-    compare.__name__ = op.strip("_")
-    compare.__doc__ = f"Elementwise ``{op.strip('_')}`` comparison (a bool tensor, no gradient)."
-    return compare
-
-
 lt = _compare("__lt__")
 le = _compare("__le__")
 gt = _compare("__gt__")
 ge = _compare("__ge__")
 eq = _compare("__eq__")
 ne = _compare("__ne__")
-
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid",
