@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,9 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - t0
 
 
-def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int, device: str = "cpu"):  # noqa: ANN201
+def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int,
+                       device: str = "cpu") -> Callable[[], None]:
+    """A function running one minigrad training step of ``cell`` at ``(B, T, I, H)``."""
     import minigrad as mg
 
     mg.manual_seed(0)
@@ -79,7 +82,9 @@ def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int, device: str = 
     return step
 
 
-def make_torch_step(cell: str, b: int, t: int, i: int, h: int, device: str = "cpu"):  # noqa: ANN201
+def make_torch_step(cell: str, b: int, t: int, i: int, h: int,
+                    device: str = "cpu") -> Callable[[], None]:
+    """A function running one PyTorch training step of ``cell`` at ``(B, T, I, H)``."""
     import torch
 
     torch.manual_seed(0)

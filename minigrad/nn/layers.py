@@ -53,10 +53,12 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x (*, in_features)`` -> ``(*, out_features)``."""
         check_like_weights("Linear", "input", x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
+        """The sizes and whether there is a bias, for ``repr``."""
         bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
@@ -99,9 +101,11 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices: Tensor) -> Tensor:
+        """Integer ``indices`` of any shape ``(*)`` -> ``(*, embedding_dim)``."""
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
+        """The table's sizes and padding index, for ``repr``."""
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
@@ -115,9 +119,11 @@ class Dropout(Module):
         self.p = check_probability("Dropout", "probability", p)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x`` of any shape -> the same shape; the identity in ``eval()`` mode."""
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
+        """The drop probability, for ``repr``."""
         return f"p={self.p}"
 
 
@@ -158,11 +164,13 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x (*, *normalized_shape)`` -> the same shape, normalised over the trailing dims."""
         if self.weight is not None:
             check_like_weights("LayerNorm", "input", x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
+        """The normalised shape and options, for ``repr``."""
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )

@@ -74,6 +74,7 @@ _EXP_SAFE = {"e": -11.0, "f": -88.0, "d": -709.0}
 
 
 class Add(Function):
+    """``a + b``; d/da = d/db = 1 (each reduced to its input's shape)."""
     def forward(self, a, b):
         return a + b
 
@@ -88,6 +89,7 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 class Sub(Function):
+    """``a - b``; d/da = 1, d/db = -1."""
     def forward(self, a, b):
         return a - b
 
@@ -102,6 +104,7 @@ def sub(a: Any, b: Any) -> Tensor:
 
 
 class Mul(Function):
+    """``a * b``; d/da = b, d/db = a."""
     save_inputs = True
 
     def forward(self, a, b):
@@ -121,6 +124,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 class Div(Function):
+    """``a / b``; d/da = 1/b, d/db = -a/b^2."""
     save_inputs = True
 
     def forward(self, a, b):
@@ -143,6 +147,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 
 class Neg(Function):
+    """``-a``; d/da = -1."""
     def forward(self, a):
         return -a
 
@@ -209,6 +214,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 class Exp(Function):
+    """``exp(a)``; d/da = exp(a) (the saved output)."""
     save_output = True
 
     def forward(self, a):
@@ -224,6 +230,7 @@ def exp(a: Tensor) -> Tensor:
 
 
 class Log(Function):
+    """``log(a)``; d/da = 1/a."""
     save_inputs = True
 
     def forward(self, a):
@@ -239,6 +246,7 @@ def log(a: Tensor) -> Tensor:
 
 
 class Sqrt(Function):
+    """``sqrt(a)``; d/da = 1 / (2 sqrt(a)) (from the saved output)."""
     save_output = True
 
     def forward(self, a):
@@ -254,6 +262,7 @@ def sqrt(a: Tensor) -> Tensor:
 
 
 class Tanh(Function):
+    """``tanh(a)``; d/da = 1 - tanh(a)^2 (from the saved output)."""
     save_output = True
 
     def forward(self, a):
@@ -269,6 +278,7 @@ def tanh(a: Tensor) -> Tensor:
 
 
 class Sigmoid(Function):
+    """``1 / (1 + exp(-a))``; d/da = s (1 - s) (from the saved output)."""
     save_output = True
 
     def forward(self, a):
@@ -291,6 +301,7 @@ def sigmoid(a: Tensor) -> Tensor:
 
 
 class Relu(Function):
+    """``max(a, 0)``; d/da = 1 where a > 0, else 0."""
     save_output = True
 
     def forward(self, a):
@@ -307,6 +318,7 @@ def relu(a: Tensor) -> Tensor:
 
 
 class Abs(Function):
+    """``|a|``; d/da = sign(a)."""
     save_inputs = True
 
     def forward(self, a):
@@ -415,6 +427,7 @@ def minimum(a: Any, b: Any) -> Tensor:
 
 
 class Cast(Function):
+    """``a`` as ``dtype``; backward casts the gradient back to ``a``'s dtype."""
     def forward(self, a):
         self.src = a.dtype
         return a.astype(self.dtype)

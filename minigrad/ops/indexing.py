@@ -26,6 +26,7 @@ def _has_int_array(index: Any) -> bool:
 
 
 class GetItem(Function):
+    """``a[index]``; backward scatters the gradient into zeros of ``a``'s shape."""
     def forward(self, a):
         self.in_shape = a.shape
         return a[self.index]

@@ -11,6 +11,7 @@ from .broadcast import sum_to
 
 
 class MatMul(Function):
+    """``a @ b`` (batched, broadcast); d/da = g @ b^T, d/db = a^T @ g."""
     save_inputs = True
 
     def forward(self, a, b):

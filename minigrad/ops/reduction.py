@@ -32,6 +32,7 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 
 
 class Sum(Function):
+    """``a.sum(axis, keepdims)``; backward broadcasts the gradient back to ``a``'s shape."""
     def forward(self, a):
         self.in_shape = a.shape
         return a.sum(axis=self.axis, keepdims=self.keepdims)

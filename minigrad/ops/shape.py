@@ -36,6 +36,7 @@ def _check_joinable(op: str, tensors: Sequence[Tensor], axis: int, same_size: bo
 
 
 class Reshape(Function):
+    """``a`` reshaped to ``shape``; backward reshapes the gradient back."""
     def forward(self, a):
         self.in_shape = a.shape
         return a.reshape(self.shape)
@@ -53,6 +54,7 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
 
 
 class Transpose(Function):
+    """``a`` with its axes permuted by ``axes``; backward applies the inverse permutation."""
     def forward(self, a):
         return a.transpose(self.axes)
 
@@ -75,6 +77,7 @@ def permute(a: Tensor, *axes: Any) -> Tensor:
 
 
 class Cat(Function):
+    """The inputs joined along ``axis``; backward slices the gradient into their pieces."""
     def forward(self, *arrays):
         self.sizes = [a.shape[self.axis] for a in arrays]
         return backend.xp_of(arrays[0]).concatenate(arrays, axis=self.axis)
@@ -95,6 +98,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 
 class Stack(Function):
+    """The inputs stacked along a new ``axis``; backward takes each slice of the gradient."""
     def forward(self, *arrays):
         return backend.xp_of(arrays[0]).stack(arrays, axis=self.axis)
 
