@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[viz,plot,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[viz,plot,cli,dev]'
 	@# MPI for tests/distributed; where it cannot be installed those tests skip, saying why.
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[mpi]' \
 		|| echo "note: MPI (minigrad[mpi]) could not be installed; the distributed tests will skip"

@@ -8,7 +8,7 @@ PyTorch timed in the same run when importable, peak memory per framework in subp
 
 import sys
 
-from minigrad.bench import bench_command
+from minigrad.cli.bench import bench_command
 
 if __name__ == "__main__":
     raise SystemExit(bench_command(sys.argv[1:], full=True))

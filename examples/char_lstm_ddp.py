@@ -34,11 +34,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from char_lstm import CharLSTM, load_text, streams
 
 import minigrad as mg
 import minigrad.distributed as dist
 from minigrad import nn
+from minigrad.cli.char_lstm import CharLSTM, load_text, streams
 from minigrad.nn import functional as F
 
 

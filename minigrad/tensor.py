@@ -13,7 +13,6 @@ import numpy as np
 
 from . import backend
 from ._dimargs import dim_aliases as _dim_aliases
-from .autograd.context import state
 
 
 class Tensor:
@@ -44,26 +43,32 @@ class Tensor:
     # ------------------------------------------------------------ attributes
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each dimension, a tuple of ints."""
         return tuple(self.data.shape)
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of the elements."""
         return self.data.dtype
 
     @property
     def device(self) -> str:
+        """``"cpu"`` (NumPy) or ``"cuda"`` / ``"cuda:N"`` (CuPy)."""
         return backend.device_of(self.data)
 
     @property
     def is_leaf(self) -> bool:
+        """True when no recorded op made this tensor (``grad_fn is None``)."""
         return self.grad_fn is None
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All axes reversed: ``(a, b, c)`` -> ``(c, b, a)``."""
         return ops.permute(self, *reversed(range(self.ndim)))
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
@@ -128,8 +133,7 @@ class Tensor:
             with backend.array_context(self.data):
                 grad = Tensor._from_array(backend.xp_of(self.data).ones_like(self.data))
         else:
-            grad = ops.as_tensor_like(grad, self)
-            ops.check_same_device("backward", "grad", grad, "the tensor", self)
+            grad = _gradient_like(grad, self, "backward", "grad", "the tensor")
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
@@ -137,7 +141,7 @@ class Tensor:
         if retain_graph is None:
             retain_graph = create_graph
         with backend.array_context(self.data):  # the engine's own adds run on this device
-            _engine.run_backward((self,), (grad,), retain_graph, create_graph)
+            engine.run_backward((self,), (grad,), retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this data (and its in-place version counter), cut from the graph."""
@@ -239,7 +243,7 @@ class Tensor:
     @staticmethod
     def _from_array(array: Any) -> Tensor:
         """Wrap an array as a leaf without copying or converting it (internal fast path)."""
-        return _function._wrap(array, None, 0)
+        return _wrap(array, None, 0)
 
     # ------------------------------------------------------------ operators
     def __add__(self, other: Any) -> Tensor:
@@ -326,50 +330,65 @@ class Tensor:
 
     # ------------------------------------------------------------ methods
     def exp(self) -> Tensor:
+        """Elementwise ``e ** x``, same shape."""
         return ops.exp(self)
 
     def log(self) -> Tensor:
+        """Elementwise natural logarithm, same shape."""
         return ops.log(self)
 
     def sqrt(self) -> Tensor:
+        """Elementwise square root, same shape."""
         return ops.sqrt(self)
 
     def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent, same shape."""
         return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """Elementwise ``1 / (1 + exp(-x))``, same shape."""
         return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """Elementwise ``max(x, 0)``, same shape."""
         return ops.relu(self)
 
     def abs(self) -> Tensor:
+        """Elementwise ``|x|``, same shape."""
         return ops.abs(self)
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """Elementwise clamp into ``[min, max]`` (either may be None), same shape."""
         return ops.clip(self, min, max)
 
     clamp = clip
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all when None); the axis is kept as size 1 with ``keepdims``."""
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all when None); the axis is kept as size 1 with ``keepdims``."""
         return ops.mean(self, axis, keepdims)
 
     def var(self, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        """Variance over ``axis`` with ``correction`` (1: unbiased, PyTorch's default)."""
         return ops.var(self, axis, keepdims, correction)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis`` (all when None); ties share the gradient."""
         return ops.max(self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis`` (all when None); ties share the gradient."""
         return ops.min(self, axis, keepdims)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Indices (int64) of the maxima over ``axis`` (of the flattened tensor when None)."""
         return ops.argmax(self, axis, keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Indices (int64) of the minima over ``axis`` (of the flattened tensor when None)."""
         return ops.argmin(self, axis, keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
@@ -381,45 +400,60 @@ class Tensor:
         return ops.reshape(self, *shape)
 
     def transpose(self, *axes: Any) -> Tensor:
+        """Two axes swapped (PyTorch's ``transpose(0, 1)``), all reordered by a full permutation
+        (NumPy's), or all reversed when none are given."""
         return ops.transpose(self, *axes)
 
     def permute(self, *axes: Any) -> Tensor:
+        """Axes in the order ``axes``: ``(a, b, c).permute(2, 0, 1)`` -> ``(c, a, b)``."""
         return ops.permute(self, *axes)
 
     def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        """Axes ``axis0`` and ``axis1`` exchanged."""
         return ops.swapaxes(self, axis0, axis1)
 
     def unsqueeze(self, axis: int) -> Tensor:
+        """A new axis of size 1 at ``axis``."""
         return ops.unsqueeze(self, axis)
 
     def squeeze(self, axis: Any = None) -> Tensor:
+        """Axes of size 1 removed (only ``axis`` when given)."""
         return ops.squeeze(self, axis)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim`` to ``end_dim`` merged into one."""
         return ops.flatten(self, start_dim, end_dim)
 
     def expand(self, *shape: Any) -> Tensor:
+        """Broadcast to ``shape`` (``-1`` keeps a size), without copying."""
         return ops.expand(self, *shape)
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """Broadcast to ``shape`` (NumPy's rules), without copying."""
         return ops.broadcast_to(self, shape)
 
     def softmax(self, axis: int = -1) -> Tensor:
+        """Softmax along ``axis``, same shape; each slice sums to 1."""
         return ops.softmax(self, axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
+        """Log of the softmax along ``axis`` (computed stably), same shape."""
         return ops.log_softmax(self, axis)
 
     def matmul(self, other: Any) -> Tensor:
+        """``self @ other``: ``(*, n, k) @ (*, k, m)`` -> ``(*, n, m)``, batch dims broadcast."""
         return ops.matmul(self, other)
 
     def masked_fill(self, mask: Any, value: float) -> Tensor:
+        """``value`` where ``mask`` (broadcastable bool) is True, this tensor elsewhere."""
         return ops.masked_fill(self, mask, value)
 
     def split(self, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along ``axis``: each of size ``split_size_or_sections`` (an int) or of the sizes listed."""
         return ops.split(self, split_size_or_sections, axis)
 
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
+        """``chunks`` pieces along ``axis`` of (nearly) equal size."""
         return ops.chunk(self, chunks, axis)
 
     # ------------------------------------------------------------ in place (ops/inplace.py)
@@ -691,11 +725,20 @@ def _to_array(data: Any, dtype: Any, device: str | None, keep_device: bool = Tru
     return backend.to_device(array, target)
 
 
-from .autograd import engine as _engine  # noqa: E402
-from .autograd import function as _function  # noqa: E402
+def _gradient_like(grad: Any, like: Tensor, op: str, name: str, like_name: str) -> Tensor:
+    """``grad`` (Tensor, array or scalar) as a Tensor on ``like``'s device, for starting
+    backward from ``like``; a gradient on another device is refused, naming both."""
+    grad = ops.as_tensor_like(grad, like)
+    ops.check_same_device(op, name, grad, like_name, like)
+    return grad
 
-_function._Tensor = Tensor
-from . import ops  # noqa: E402  (ops need Tensor defined first)
+
+# Bound after Tensor exists: autograd and the ops make Tensors, and Tensor's methods call
+# them (the natural loop of the core: Tensor, its Functions and the engine that runs them).
+from . import ops  # noqa: E402
+from .autograd import engine  # noqa: E402
+from .autograd.context import state  # noqa: E402
+from .autograd.function import _wrap  # noqa: E402
 
 # Tensor methods that take an axis accept dim=/axis= and keepdim=/keepdims= as well
 for _name in ("sum", "mean", "var", "max", "min", "argmax", "argmin", "squeeze", "unsqueeze",

@@ -7,7 +7,6 @@ before any test runs, so every ``device``-parametrized test also runs on ``cuda`
 from __future__ import annotations
 
 import cupy_standin
-import numpy as np
 import pytest
 
 import minigrad as mg
@@ -40,8 +39,3 @@ def _restore_defaults():
     yield
     mg.set_default_dtype(dtype)
     mg.backend._default_device = device
-
-
-def assert_close(actual, expected, rtol: float = 1e-7, atol: float = 0.0) -> None:
-    a = actual.numpy() if isinstance(actual, mg.Tensor) else np.asarray(actual)
-    np.testing.assert_allclose(a, np.asarray(expected), rtol=rtol, atol=atol)

@@ -101,7 +101,7 @@ def test_every_example_is_covered() -> None:
 
 def test_demo_quick_writes_outputs_and_beats_the_unigram_baseline(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    proc = _run(["-m", "minigrad.demo", "--quick", "--out", str(out)], ROOT)
+    proc = _run(["-m", "minigrad.cli.demo", "--quick", "--out", str(out)], ROOT)
     match = re.search(r"validation: ([\d.]+) bits/char, unigram baseline: ([\d.]+) bits/char",
                       proc.stdout)
     assert match, proc.stdout[-2000:]
@@ -119,21 +119,22 @@ def test_demo_checkpoint_loads_into_a_fresh_model(tmp_path: Path) -> None:
     import json
 
     import minigrad as mg
-    from minigrad.demo import CharLSTM, DemoConfig, demo_command
+    from minigrad.cli.char_lstm import CharLSTM, TrainConfig
+    from minigrad.cli.demo import demo_command
 
     out = tmp_path / "demo"
     text = tmp_path / "tiny.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 400, encoding="utf-8")
     assert demo_command(["--quick", "--text", str(text), "--out", str(out), "--steps", "5"]) == 0
     chars = json.loads((out / "vocab.json").read_text(encoding="utf-8"))
-    cfg = DemoConfig.quick()
+    cfg = TrainConfig.quick()
     model = CharLSTM(len(chars), cfg.embed, cfg.hidden)
     model.load_state_dict(mg.load(out / "char_lstm.npz"))
 
 
 def test_demo_rejects_a_missing_text_file(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    from minigrad.demo import demo_command
+    from minigrad.cli.demo import demo_command
 
     assert demo_command(["--quick", "--text", str(tmp_path / "nope.txt"),
                          "--out", str(tmp_path)]) == 2
@@ -147,7 +148,7 @@ def test_demo_ctrl_c_stops_training_and_still_writes_the_outputs(tmp_path: Path)
 
     out = tmp_path / "demo"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "minigrad.demo", "--quick", "--steps", "100000",
+        [sys.executable, "-m", "minigrad.cli.demo", "--quick", "--steps", "100000",
          "--max-seconds", "120", "--out", str(out)],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []

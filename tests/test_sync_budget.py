@@ -46,7 +46,7 @@ class AttentionModel(nn.Module):
         pos = mg.arange(idx.shape[1], device=idx.device)
         future = pos[None, :] > pos[:, None]  # (T, T), True = may not attend
         y, _ = self.mha(x, x, x, key_padding_mask=pad, attn_mask=future)
-        ctx, _ = self.additive(y[:, -1], y, mask=mg.ops.logical_not(pad))
+        ctx, _ = self.additive(y[:, -1], y, mask=pad == 0)  # True where a key may be attended
         z = F.scaled_dot_product_attention(y, y, y, is_causal=True,
                                            dropout_p=self.attn_dropout)
         bias = future.to_dtype(y.dtype) * -2.0  # a float mask (added to the scores)

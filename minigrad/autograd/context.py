@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 
 class _State(threading.local):
@@ -33,12 +33,12 @@ def set_grad_enabled(mode: bool) -> Iterator[None]:
         state.grad_enabled = previous
 
 
-def no_grad():  # noqa: ANN201 - returns a context manager
+def no_grad() -> AbstractContextManager[None]:
     """``with mg.no_grad():`` records nothing (inference, optimizer updates)."""
     return set_grad_enabled(False)
 
 
-def enable_grad():  # noqa: ANN201
+def enable_grad() -> AbstractContextManager[None]:
     """``with mg.enable_grad():`` records even inside ``no_grad``."""
     return set_grad_enabled(True)
 

@@ -7,15 +7,12 @@ higher-order derivatives come for free.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..backend import device_of
 from .context import state
-
-if TYPE_CHECKING:
-    from ..tensor import Tensor
 
 
 class Function:
@@ -174,11 +171,8 @@ class OpError(ValueError, RuntimeError):
     ``ValueError`` (Python's convention) or ``RuntimeError`` (PyTorch's)."""
 
 
-_Tensor: Any = None  # minigrad.tensor.Tensor, bound by tensor.py (it imports this module)
-
-
 def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
-    t = _Tensor.__new__(_Tensor)
+    t = Tensor.__new__(Tensor)
     if type(array) is not np.ndarray and isinstance(array, np.generic):
         array = np.asarray(array)
     t.data = array
@@ -197,7 +191,7 @@ def _watch(t: Tensor) -> tuple[list[int], int]:
     return counter, 0
 
 
-def fused(expr: Any, *args: Any) -> Tensor:
+def grad_formula(expr: Any, *args: Any) -> Tensor:
     """Evaluate a gradient formula written once for both Tensors and arrays.
 
     With recording on (``create_graph=True``) ``expr`` runs on the Tensors, so the
@@ -206,7 +200,7 @@ def fused(expr: Any, *args: Any) -> Tensor:
     The formula may only use operators and methods Tensors and arrays share."""
     if state.grad_enabled:
         return expr(*args)
-    return _wrap(expr(*[a.data if isinstance(a, _Tensor) else a for a in args]), None, 0)
+    return _wrap(expr(*[a.data if isinstance(a, Tensor) else a for a in args]), None, 0)
 
 
 def _describe(inputs: tuple[Tensor, ...]) -> str:
@@ -238,7 +232,7 @@ def _check_finite(fn: Function, arrays: Any, phase: str) -> None:
     for a in items:
         if a is None:
             continue
-        data = a.data if isinstance(a, _Tensor) else a
+        data = a.data if isinstance(a, Tensor) else a
         if data.dtype.kind not in "fc":
             continue
         with array_context(data):
@@ -249,3 +243,7 @@ def _check_finite(fn: Function, arrays: Any, phase: str) -> None:
                 f"detect_anomaly: {fn.name} produced NaN/Inf in its {phase} "
                 f"(scope {scope!r}, output shape {tuple(data.shape)})"
             )
+
+
+# Imported last: tensor.py binds the ops, which need Function defined first.
+from ..tensor import Tensor  # noqa: E402

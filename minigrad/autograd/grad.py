@@ -30,8 +30,7 @@ def grad(
     raises unless ``allow_unused=True``, in which case its gradient is None.
     """
     from ..backend import array_context
-    from ..ops import as_tensor_like, check_same_device
-    from ..tensor import Tensor
+    from ..tensor import Tensor, _gradient_like
 
     outs = _as_list(outputs)
     ins = _as_list(inputs)
@@ -56,8 +55,7 @@ def grad(
                 )
             g = Tensor._from_array(_ones_like(o.data))
         else:
-            g = as_tensor_like(g, o)
-            check_same_device("autograd.grad", f"grad_outputs[{i}]", g, f"output {i}", o)
+            g = _gradient_like(g, o, "autograd.grad", f"grad_outputs[{i}]", f"output {i}")
             if g.shape != o.shape:
                 raise ValueError(
                     f"autograd.grad: grad_outputs[{i}] has shape {g.shape}, output has {o.shape}"

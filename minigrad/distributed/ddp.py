@@ -202,4 +202,5 @@ class DistributedDataParallel(Module):
             self._sync_enabled = previous
 
     def extra_repr(self) -> str:
+        """The number of gradient buckets and their size cap, for ``repr``."""
         return f"buckets={len(self._grad_buckets)}, bucket_cap_mb={self.bucket_cap_mb}"

@@ -1,6 +1,7 @@
 """Attention modules: ``MultiheadAttention`` (PyTorch's) and ``AdditiveAttention`` (Bahdanau).
 
-Both are composed from Tensor ops over :mod:`minigrad.nn.sdpa`; neither writes a backward.
+Both are composed from Tensor ops over :func:`minigrad.nn.functional.attention`; neither
+writes a backward.
 """
 
 from __future__ import annotations
@@ -15,18 +16,11 @@ from ..ops import split
 from ..tensor import Tensor
 from . import init
 from ._checks import check_int, check_like_weights, check_probability
+from .functional import attention, masked_softmax
 from .layers import Linear
-from .module import Module, Parameter
-from .sdpa import attention, masked_softmax
+from .module import Module, new_parameter
 
 __all__ = ["AdditiveAttention", "MultiheadAttention"]
-
-
-def _param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    dev = backend.normalize_device(device)
-    dt = backend.get_default_dtype() if dtype is None else dtype
-    with backend.device_context(dev):  # CuPy allocates on the current device
-        return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
 
 
 def _mask_data(
@@ -105,15 +99,15 @@ class MultiheadAttention(Module):
         # features, else q_proj_weight (E, E), k_proj_weight (E, kdim), v_proj_weight (E, vdim)
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = _param((3 * embed_dim, embed_dim), device, dtype)
+            self.in_proj_weight = new_parameter((3 * embed_dim, embed_dim), device, dtype)
             init.xavier_uniform_(self.in_proj_weight)
         else:
             self.in_proj_weight = None
             for label, width in (("q", embed_dim), ("k", self.kdim), ("v", self.vdim)):
-                w = _param((embed_dim, width), device, dtype)
+                w = new_parameter((embed_dim, width), device, dtype)
                 setattr(self, f"{label}_proj_weight", w)
                 init.xavier_uniform_(w)
-        self.in_proj_bias = _param((3 * embed_dim,), device, dtype) if bias else None
+        self.in_proj_bias = new_parameter((3 * embed_dim,), device, dtype) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
         if bias:
             init.zeros_(self.out_proj.bias)
@@ -300,7 +294,7 @@ class AdditiveAttention(Module):
         super().__init__()
         self.query_proj = Linear(query_dim, hidden_dim, bias=False, device=device, dtype=dtype)
         self.key_proj = Linear(key_dim, hidden_dim, device=device, dtype=dtype)
-        self.v = _param((hidden_dim,), device, dtype)
+        self.v = new_parameter((hidden_dim,), device, dtype)
         bound = 1.0 / math.sqrt(hidden_dim)
         init.uniform_(self.v, -bound, bound)
 

@@ -9,22 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import backend
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._checks import check_int, check_like_weights, check_probability
-from .module import Module, Parameter
-
-
-def _new_param(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    """A zero Parameter for the caller to initialise, on ``device`` with ``dtype``
-    (the default device and float dtype where None)."""
-    dev = backend.normalize_device(device)
-    dt = backend.get_default_dtype() if dtype is None else dtype
-    with backend.device_context(dev):  # CuPy allocates on the current device
-        data = backend.get_xp(dev).zeros(shape, dtype=dt)
-    return Parameter(data)
+from .module import Module, new_parameter
 
 
 def _check_size(layer: str, **sizes: int) -> None:
@@ -52,8 +41,8 @@ class Linear(Module):
         _check_size("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _new_param((out_features, in_features), device, dtype)
-        self.bias = _new_param((out_features,), device, dtype) if bias else None
+        self.weight = new_parameter((out_features, in_features), device, dtype)
+        self.bias = new_parameter((out_features,), device, dtype) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -64,10 +53,12 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x (*, in_features)`` -> ``(*, out_features)``."""
         check_like_weights("Linear", "input", x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
+        """The sizes and whether there is a bias, for ``repr``."""
         bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
@@ -100,7 +91,7 @@ class Embedding(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
-        self.weight = _new_param((num_embeddings, embedding_dim), device, dtype)
+        self.weight = new_parameter((num_embeddings, embedding_dim), device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -110,9 +101,11 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices: Tensor) -> Tensor:
+        """Integer ``indices`` of any shape ``(*)`` -> ``(*, embedding_dim)``."""
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
+        """The table's sizes and padding index, for ``repr``."""
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
@@ -126,9 +119,11 @@ class Dropout(Module):
         self.p = check_probability("Dropout", "probability", p)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x`` of any shape -> the same shape; the identity in ``eval()`` mode."""
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
+        """The drop probability, for ``repr``."""
         return f"p={self.p}"
 
 
@@ -157,8 +152,8 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        self.weight = _new_param(shape, device, dtype) if elementwise_affine else None
-        self.bias = _new_param(shape, device, dtype) if elementwise_affine and bias else None
+        self.weight = new_parameter(shape, device, dtype) if elementwise_affine else None
+        self.bias = new_parameter(shape, device, dtype) if elementwise_affine and bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -169,11 +164,13 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x (*, *normalized_shape)`` -> the same shape, normalised over the trailing dims."""
         if self.weight is not None:
             check_like_weights("LayerNorm", "input", x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
+        """The normalised shape and options, for ``repr``."""
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )

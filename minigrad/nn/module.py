@@ -29,6 +29,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def new_parameter(shape: tuple[int, ...], device: Any = None, dtype: Any = None) -> Parameter:
+    """A zero Parameter of ``shape`` for a layer to initialise, on ``device`` with ``dtype``
+    (the default device and float dtype where None)."""
+    dev = backend.normalize_device(device)
+    dt = backend.get_default_dtype() if dtype is None else dtype
+    with backend.device_context(dev):  # CuPy allocates on the current device
+        return Parameter(backend.get_xp(dev).zeros(shape, dtype=dt))
+
+
 class StateDictKeyError(KeyError, RuntimeError):
     """Missing or unexpected keys in ``load_state_dict(strict=True)``; catchable as
     ``KeyError`` or as ``RuntimeError`` (what PyTorch raises)."""
@@ -38,6 +47,7 @@ class StateDictKeyError(KeyError, RuntimeError):
 
 
 class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` returns: the missing and the unexpected keys."""
     missing_keys: list[str]
     unexpected_keys: list[str]
 
@@ -105,6 +115,7 @@ class Module:
         self._buffers[name] = value
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` (or None) as the child ``name``."""
         self._modules[name] = module
 
     # ------------------------------------------------------------ traversal
@@ -124,15 +135,18 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every module below it, depth first."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for each direct child."""
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """Each direct child module."""
         for _, m in self.named_children():
             yield m
 
@@ -148,10 +162,12 @@ class Module:
                 yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (of the children too when ``recurse``), each once."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, tensor)`` for every buffer of this module and below."""
         for mod_name, mod in self.named_modules(prefix):
             for name, b in mod._buffers.items():
                 if b is not None:
@@ -177,6 +193,7 @@ class Module:
                 p.grad.zero_()
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter; returns the module."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -215,15 +232,19 @@ class Module:
         return self
 
     def cpu(self) -> Module:
+        """Move every parameter and buffer to the host; returns the module."""
         return self.to("cpu")
 
     def cuda(self, device: int = 0) -> Module:
+        """Move every parameter and buffer to GPU ``device``; returns the module."""
         return self.to(f"cuda:{device}")
 
     def double(self) -> Module:
+        """Cast floating parameters and buffers to float64; returns the module."""
         return self.to(np.float64)
 
     def float(self) -> Module:
+        """Cast floating parameters and buffers to float32; returns the module."""
         return self.to(np.float32)
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
@@ -270,6 +291,7 @@ class Module:
 
     # ------------------------------------------------------------ calling and printing
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation of the module; every subclass defines it (call the module, not this)."""
         raise TypeError(f"{type(self).__name__} has no forward(); subclasses must define it")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -282,6 +304,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def extra_repr(self) -> str:
+        """Extra text inside this module's ``repr`` (subclasses add their sizes)."""
         return ""
 
     def __repr__(self) -> str:
@@ -328,6 +351,7 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
+        """Each module applied in turn to ``x``; returns the last one's output."""
         for m in self._modules.values():
             x = m(x)
         return x
@@ -351,10 +375,12 @@ class ModuleList(Module):
             self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns the list."""
         self.add_module(str(len(self._modules)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add each of ``modules`` at the end; returns the list."""
         for m in modules:
             self.append(m)
         return self

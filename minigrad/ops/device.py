@@ -11,6 +11,7 @@ from ..tensor import Tensor
 
 
 class ToDevice(Function):
+    """A copy of ``a`` on ``device``; backward copies the gradient back."""
     def forward(self, a):
         self.src = backend.device_of(a)
         return backend.to_device(a, self.device)

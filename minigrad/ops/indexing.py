@@ -12,13 +12,48 @@ from ..tensor import Tensor
 from .device import check_same_device
 
 
+def _unwrap_one(i: Any) -> Any:
+    if isinstance(i, Tensor):
+        return i.data
+    if isinstance(i, list):
+        return np.asarray(i)
+    return i
+
+
+def _has_int_array(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(backend.is_array(p) and p.dtype.kind in "iu" and p.ndim > 0 for p in parts)
+
+
 class GetItem(Function):
+    """``a[index]``; backward scatters the gradient into zeros of ``a``'s shape."""
     def forward(self, a):
         self.in_shape = a.shape
         return a[self.index]
 
     def backward(self, g):
         return IndexAdd.apply(g, index=self.index, shape=self.in_shape, advanced=self.advanced)
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """``a[index]`` with ints, slices, None, ..., integer arrays and bool masks.
+
+    The gradient of integer-array indexing adds up over repeated indices."""
+    raw = index
+    index = unwrap_index(index)
+    parts = index if isinstance(index, tuple) else (index,)
+    if backend.xp_of(a.data) is not np and any(isinstance(p, list) for p in
+                                                (raw if isinstance(raw, tuple) else (raw,))):
+        # a Python list is index data the user wrote out: upload it (PyTorch does too)
+        with backend.array_context(a.data):
+            moved = tuple(backend.to_device(p, a.device) if isinstance(p, np.ndarray) else p
+                          for p in parts)
+        index = moved if isinstance(index, tuple) else moved[0]
+        parts = moved
+    for p in parts:  # an index array on another device is a device mix, never a silent copy
+        if backend.is_array(p):
+            check_same_device("getitem", "the index", p, "the indexed tensor", a)
+    return GetItem.apply(a, index=index, advanced=_has_int_array(index))
 
 
 class IndexAdd(Function):
@@ -46,37 +81,3 @@ def unwrap_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_unwrap_one(i) for i in index)
     return _unwrap_one(index)
-
-
-def _unwrap_one(i: Any) -> Any:
-    if isinstance(i, Tensor):
-        return i.data
-    if isinstance(i, list):
-        return np.asarray(i)
-    return i
-
-
-def _has_int_array(index: Any) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(backend.is_array(p) and p.dtype.kind in "iu" and p.ndim > 0 for p in parts)
-
-
-def getitem(a: Tensor, index: Any) -> Tensor:
-    """``a[index]`` with ints, slices, None, ..., integer arrays and bool masks.
-
-    The gradient of integer-array indexing adds up over repeated indices."""
-    raw = index
-    index = unwrap_index(index)
-    parts = index if isinstance(index, tuple) else (index,)
-    if backend.xp_of(a.data) is not np and any(isinstance(p, list) for p in
-                                                (raw if isinstance(raw, tuple) else (raw,))):
-        # a Python list is index data the user wrote out: upload it (PyTorch does too)
-        with backend.array_context(a.data):
-            moved = tuple(backend.to_device(p, a.device) if isinstance(p, np.ndarray) else p
-                          for p in parts)
-        index = moved if isinstance(index, tuple) else moved[0]
-        parts = moved
-    for p in parts:  # an index array on another device is a device mix, never a silent copy
-        if backend.is_array(p):
-            check_same_device("getitem", "the index", p, "the indexed tensor", a)
-    return GetItem.apply(a, index=index, advanced=_has_int_array(index))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.function import Function, OpError, fused
+from ..autograd.function import Function, OpError, grad_formula
 from ..tensor import Tensor
 from ._coerce import pair
 from .broadcast import sum_to
 
 
 class MatMul(Function):
+    """``a @ b`` (batched, broadcast); d/da = g @ b^T, d/db = a^T @ g."""
     save_inputs = True
 
     def forward(self, a, b):
@@ -27,9 +28,9 @@ class MatMul(Function):
             g = g.unsqueeze(-2)
         ga = gb = None
         if na:
-            ga = sum_to(fused(_g_bT, g, b2), a2.shape).reshape(a.shape)
+            ga = sum_to(grad_formula(_g_bT, g, b2), a2.shape).reshape(a.shape)
         if nb:
-            gb = sum_to(fused(_aT_g, a2, g), b2.shape).reshape(b.shape)
+            gb = sum_to(grad_formula(_aT_g, a2, g), b2.shape).reshape(b.shape)
         return ga, gb
 
 

@@ -20,7 +20,19 @@ def _keepdims_shape(in_shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(in_shape))
 
 
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    if axis is None:
+        axes = range(len(shape))
+    else:
+        axes = axis if isinstance(axis, tuple) else (axis,)
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    return n
+
+
 class Sum(Function):
+    """``a.sum(axis, keepdims)``; backward broadcasts the gradient back to ``a``'s shape."""
     def forward(self, a):
         self.in_shape = a.shape
         return a.sum(axis=self.axis, keepdims=self.keepdims)
@@ -31,6 +43,12 @@ class Sum(Function):
             xp = backend.xp_of(g.data)
             return Tensor._from_array(xp.broadcast_to(g.data.reshape(shape), self.in_shape))
         return broadcast_to(g.reshape(shape), self.in_shape)
+
+
+def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (int, tuple or None for all)."""
+    axis = normalize_axis(axis, a.ndim, "sum")
+    return Sum.apply(a, axis=axis, keepdims=keepdims)
 
 
 class Max(Function):
@@ -52,10 +70,15 @@ class Max(Function):
         return broadcast_to(g.reshape(shape), a.shape) * weight
 
 
-def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over ``axis`` (int, tuple or None for all)."""
-    axis = normalize_axis(axis, a.ndim, "sum")
-    return Sum.apply(a, axis=axis, keepdims=keepdims)
+def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis`` (values only; see ``argmax`` for indices). With a Tensor as
+    second argument, the elementwise maximum of the two (PyTorch's ``max(a, b)``)."""
+    if isinstance(axis, Tensor):
+        from .elementwise import maximum
+
+        return maximum(a, axis)
+    axis = normalize_axis(axis, a.ndim, "max")
+    return Max.apply(a, axis=axis, keepdims=keepdims)
 
 
 def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -66,34 +89,12 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     return total / count if count else total * float("nan")
 
 
-def _count(shape: tuple[int, ...], axis: Any) -> int:
-    if axis is None:
-        axes = range(len(shape))
-    else:
-        axes = axis if isinstance(axis, tuple) else (axis,)
-    n = 1
-    for i in axes:
-        n *= shape[i]
-    return n
-
-
 def var(a: Tensor, axis: Any = None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance over ``axis`` with Bessel's ``correction`` (PyTorch's default 1)."""
     axis = normalize_axis(axis, a.ndim, "var")
     centred = a - mean(a, axis, keepdims=True)
     n = _count(a.shape, axis)
     return sum(centred * centred, axis, keepdims) / builtins.max(n - correction, 0)
-
-
-def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over ``axis`` (values only; see ``argmax`` for indices). With a Tensor as
-    second argument, the elementwise maximum of the two (PyTorch's ``max(a, b)``)."""
-    if isinstance(axis, Tensor):
-        from .elementwise import maximum
-
-        return maximum(a, axis)
-    axis = normalize_axis(axis, a.ndim, "max")
-    return Max.apply(a, axis=axis, keepdims=keepdims)
 
 
 def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001

@@ -12,7 +12,31 @@ from ..tensor import Tensor
 from ._coerce import normalize_axis
 
 
+def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = shape[0]
+    return tuple(int(n) for n in shape)
+
+
+def _check_joinable(op: str, tensors: Sequence[Tensor], axis: int, same_size: bool) -> None:
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: element {i} is a {type(t).__name__}, expected a Tensor")
+        ok = t.shape == first if same_size else (
+            t.ndim == len(first) and all(a == b for k, (a, b) in enumerate(zip(t.shape, first)) if k != axis)
+        )
+        if not ok:
+            raise OpError(
+                f"{op}: tensor {i} has shape {t.shape}, incompatible with tensor 0's shape "
+                f"{first} along axis {axis}"
+            )
+
+
 class Reshape(Function):
+    """``a`` reshaped to ``shape``; backward reshapes the gradient back."""
     def forward(self, a):
         self.in_shape = a.shape
         return a.reshape(self.shape)
@@ -21,7 +45,16 @@ class Reshape(Function):
         return reshape(g, self.in_shape)
 
 
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    """``a`` with a new shape of the same size (one ``-1`` is inferred)."""
+    shape = _shape_arg(shape)
+    if a.data.shape == shape:
+        return a
+    return Reshape.apply(a, shape=shape)
+
+
 class Transpose(Function):
+    """``a`` with its axes permuted by ``axes``; backward applies the inverse permutation."""
     def forward(self, a):
         return a.transpose(self.axes)
 
@@ -32,7 +65,19 @@ class Transpose(Function):
         return Transpose.apply(g, axes=tuple(inverse))
 
 
+def permute(a: Tensor, *axes: Any) -> Tensor:
+    """Reorder the axes: output axis i is input axis ``axes[i]``."""
+    axes = _shape_arg(axes)
+    if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
+        raise OpError(f"permute: {axes} is not a permutation of the {a.ndim} axes of shape {a.shape}")
+    axes = tuple(x % a.ndim for x in axes)
+    if axes == tuple(range(a.ndim)):
+        return a
+    return Transpose.apply(a, axes=axes)
+
+
 class Cat(Function):
+    """The inputs joined along ``axis``; backward slices the gradient into their pieces."""
     def forward(self, *arrays):
         self.sizes = [a.shape[self.axis] for a in arrays]
         return backend.xp_of(arrays[0]).concatenate(arrays, axis=self.axis)
@@ -41,7 +86,19 @@ class Cat(Function):
         return split(g, self.sizes, self.axis)
 
 
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = tuple(tensors)
+    if tensors and isinstance(tensors[0], Tensor):
+        axis = normalize_axis(axis, tensors[0].ndim, "cat")
+    _check_joinable("cat", tensors, axis, same_size=False)
+    if len(tensors) == 1:
+        return tensors[0]
+    return Cat.apply(*tensors, axis=axis)
+
+
 class Stack(Function):
+    """The inputs stacked along a new ``axis``; backward takes each slice of the gradient."""
     def forward(self, *arrays):
         return backend.xp_of(arrays[0]).stack(arrays, axis=self.axis)
 
@@ -54,6 +111,16 @@ class Stack(Function):
         return tuple(
             g[lead + (i,)] if need else None for i, need in enumerate(self.needs_input_grad)
         )
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = tuple(tensors)
+    _check_joinable("stack", tensors, axis, same_size=True)
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"stack: axis {axis} is out of range for a result with {ndim} dims")
+    return Stack.apply(*tensors, axis=axis % ndim)
 
 
 class Split(Function):
@@ -84,19 +151,27 @@ class Split(Function):
         return cat(filled, self.axis)
 
 
-# ------------------------------------------------------------------ functions
-def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], tuple | list):
-        shape = shape[0]
-    return tuple(int(n) for n in shape)
-
-
-def reshape(a: Tensor, *shape: Any) -> Tensor:
-    """``a`` with a new shape of the same size (one ``-1`` is inferred)."""
-    shape = _shape_arg(shape)
-    if a.data.shape == shape:
-        return a
-    return Reshape.apply(a, shape=shape)
+def split(a: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]:
+    """PyTorch's split: an int is the size of each piece (the last may be smaller),
+    a list gives the sizes, which must add up to the length of ``axis``."""
+    axis = normalize_axis(axis, a.ndim, "split")
+    length = a.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be positive, got {step}")
+        sizes = [step] * (length // step) + ([length % step] if length % step else [])
+        sizes = sizes or [0]
+    else:
+        sizes = [int(n) for n in split_size_or_sections]
+        if sum(sizes) != length or any(n < 0 for n in sizes):
+            raise OpError(
+                f"split: sections {sizes} must be non-negative and add up to {length}, "
+                f"the size of axis {axis} of shape {a.shape}"
+            )
+    if len(sizes) == 1:
+        return (a,)
+    return Split.apply(a, sizes=sizes, axis=axis)
 
 
 def transpose(a: Tensor, *axes: Any) -> Tensor:
@@ -106,17 +181,6 @@ def transpose(a: Tensor, *axes: Any) -> Tensor:
     if len(axes) == 2:
         return swapaxes(a, *axes)
     return permute(a, *axes)
-
-
-def permute(a: Tensor, *axes: Any) -> Tensor:
-    """Reorder the axes: output axis i is input axis ``axes[i]``."""
-    axes = _shape_arg(axes)
-    if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
-        raise OpError(f"permute: {axes} is not a permutation of the {a.ndim} axes of shape {a.shape}")
-    axes = tuple(x % a.ndim for x in axes)
-    if axes == tuple(range(a.ndim)):
-        return a
-    return Transpose.apply(a, axes=axes)
 
 
 def swapaxes(a: Tensor, axis0: int, axis1: int) -> Tensor:
@@ -155,67 +219,6 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     for size in a.shape[s : e + 1]:
         n *= size
     return reshape(a, a.shape[:s] + (n,) + a.shape[e + 1 :])
-
-
-def _check_joinable(op: str, tensors: Sequence[Tensor], axis: int, same_size: bool) -> None:
-    if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
-    first = tensors[0].shape
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: element {i} is a {type(t).__name__}, expected a Tensor")
-        ok = t.shape == first if same_size else (
-            t.ndim == len(first) and all(a == b for k, (a, b) in enumerate(zip(t.shape, first)) if k != axis)
-        )
-        if not ok:
-            raise OpError(
-                f"{op}: tensor {i} has shape {t.shape}, incompatible with tensor 0's shape "
-                f"{first} along axis {axis}"
-            )
-
-
-def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    tensors = tuple(tensors)
-    if tensors and isinstance(tensors[0], Tensor):
-        axis = normalize_axis(axis, tensors[0].ndim, "cat")
-    _check_joinable("cat", tensors, axis, same_size=False)
-    if len(tensors) == 1:
-        return tensors[0]
-    return Cat.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
-    tensors = tuple(tensors)
-    _check_joinable("stack", tensors, axis, same_size=True)
-    ndim = tensors[0].ndim + 1
-    if not -ndim <= axis < ndim:
-        raise IndexError(f"stack: axis {axis} is out of range for a result with {ndim} dims")
-    return Stack.apply(*tensors, axis=axis % ndim)
-
-
-def split(a: Tensor, split_size_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]:
-    """PyTorch's split: an int is the size of each piece (the last may be smaller),
-    a list gives the sizes, which must add up to the length of ``axis``."""
-    axis = normalize_axis(axis, a.ndim, "split")
-    length = a.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise ValueError(f"split: split_size must be positive, got {step}")
-        sizes = [step] * (length // step) + ([length % step] if length % step else [])
-        sizes = sizes or [0]
-    else:
-        sizes = [int(n) for n in split_size_or_sections]
-        if sum(sizes) != length or any(n < 0 for n in sizes):
-            raise OpError(
-                f"split: sections {sizes} must be non-negative and add up to {length}, "
-                f"the size of axis {axis} of shape {a.shape}"
-            )
-    if len(sizes) == 1:
-        return (a,)
-    return Split.apply(a, sizes=sizes, axis=axis)
 
 
 def chunk(a: Tensor, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:

@@ -27,5 +27,8 @@ def options(case: dict[str, np.ndarray]) -> dict[str, object]:
 
 
 def assert_close(actual: object, expected: np.ndarray, what: str = "") -> None:
-    """float64 comparison against PyTorch at rtol 1e-7 (atol 1e-12 for exact zeros)."""
-    np.testing.assert_allclose(np.asarray(actual), expected, rtol=1e-7, atol=1e-12, err_msg=what)
+    """float64 comparison against a PyTorch fixture at rtol 1e-7 (atol 1e-12 for exact
+    zeros), naming ``what`` differs; ``actual`` is a Tensor or an array of the same shape."""
+    value = actual.numpy() if hasattr(actual, "numpy") else np.asarray(actual)
+    assert value.shape == np.shape(expected), f"{what}: shape {value.shape} != {np.shape(expected)}"
+    np.testing.assert_allclose(value, expected, rtol=1e-7, atol=1e-12, err_msg=what)

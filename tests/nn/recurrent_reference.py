@@ -12,7 +12,6 @@ import numpy as np
 import minigrad as mg
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-RTOL, ATOL = 1e-7, 1e-10
 
 
 def fixture_names(prefix: str) -> list[str]:
@@ -43,13 +42,6 @@ def weighted_loss(ref: dict[str, np.ndarray], outputs: dict[str, mg.Tensor]) -> 
         term = (out * mg.tensor(ref[f"g.{name}"], dtype=np.float64)).sum()
         loss = term if loss is None else loss + term
     return loss
-
-
-def assert_close(actual: Any, expected: np.ndarray, what: str) -> None:
-    """float64 comparison at the fixtures' tolerance, naming what differs."""
-    value = actual.numpy() if isinstance(actual, mg.Tensor) else np.asarray(actual)
-    assert value.shape == expected.shape, f"{what}: shape {value.shape} != {expected.shape}"
-    np.testing.assert_allclose(value, expected, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
 def with_params(module: mg.nn.Module, names: list[str], fn: Callable[..., Any]) -> Callable:

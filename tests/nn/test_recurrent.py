@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from nn_reference import assert_close
 from recurrent_reference import (
-    assert_close,
     fixture_names,
     graph_functions,
     leaf,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from minigrad.viz.cli import CELLS, build_example, graph_command
+from minigrad.cli.graph import CELLS, build_example, graph_command
 
 from .helpers import DotGraph, requires_dot
 

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo_command(rest)
     if command == "graph":
-        from .viz.cli import graph_command
+        from .graph import graph_command
 
         return graph_command(rest)
     if command == "bench":
@@ -38,7 +38,3 @@ def main(argv: list[str] | None = None) -> int:
         return bench_command(rest)
     print(f"minigrad: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

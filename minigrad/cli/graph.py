@@ -15,9 +15,8 @@ import time
 
 import minigrad as mg
 from minigrad.tensor import Tensor
-
-from .graph import DEFAULT_MAX_NODES
-from .render import FORMATS, write_dot_text
+from minigrad.viz.graph import DEFAULT_MAX_NODES
+from minigrad.viz.render import FORMATS, write_dot_text
 
 CELLS = ("rnn", "lstm", "gru", "attention")
 

@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,9 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - t0
 
 
-def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int, device: str = "cpu"):  # noqa: ANN201
+def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int,
+                       device: str = "cpu") -> Callable[[], None]:
+    """A function running one minigrad training step of ``cell`` at ``(B, T, I, H)``."""
     import minigrad as mg
 
     mg.manual_seed(0)
@@ -79,7 +82,9 @@ def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int, device: str = 
     return step
 
 
-def make_torch_step(cell: str, b: int, t: int, i: int, h: int, device: str = "cpu"):  # noqa: ANN201
+def make_torch_step(cell: str, b: int, t: int, i: int, h: int,
+                    device: str = "cpu") -> Callable[[], None]:
+    """A function running one PyTorch training step of ``cell`` at ``(B, T, I, H)``."""
     import torch
 
     torch.manual_seed(0)
@@ -131,7 +136,7 @@ def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
     """(first step, second step) peak extra resident memory in MiB, measured in a fresh
     subprocess so that the frameworks do not share allocators."""
     code = (
-        "from minigrad.bench import _peak_memory_child as c; "
+        "from minigrad.cli.bench import _peak_memory_child as c; "
         f"c({framework!r}, {cell!r}, {list(config)!r}, {threads})"
     )
     env = dict(os.environ)
@@ -146,7 +151,8 @@ def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
 
 
 def _package_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """The folder that holds the ``minigrad`` package (so a subprocess imports this copy)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: int,
