@@ -502,83 +502,108 @@ class Tensor:
 
     # ------------------------------------------------------------ more elementwise ops
     def sin(self) -> Tensor:
+        """Elementwise sine (see ``mg.sin``); same shape."""
         return ops.sin(self)
 
     def cos(self) -> Tensor:
+        """Elementwise cosine (see ``mg.cos``); same shape."""
         return ops.cos(self)
 
     def tan(self) -> Tensor:
+        """Elementwise tangent (see ``mg.tan``); same shape."""
         return ops.tan(self)
 
     def sinh(self) -> Tensor:
+        """Elementwise hyperbolic sine (see ``mg.sinh``); same shape."""
         return ops.sinh(self)
 
     def cosh(self) -> Tensor:
+        """Elementwise hyperbolic cosine (see ``mg.cosh``); same shape."""
         return ops.cosh(self)
 
     def asin(self) -> Tensor:
+        """Elementwise inverse sine (see ``mg.asin``); same shape."""
         return ops.asin(self)
 
     def acos(self) -> Tensor:
+        """Elementwise inverse cosine (see ``mg.acos``); same shape."""
         return ops.acos(self)
 
     def atan(self) -> Tensor:
+        """Elementwise inverse tangent (see ``mg.atan``); same shape."""
         return ops.atan(self)
 
     def asinh(self) -> Tensor:
+        """Elementwise inverse hyperbolic sine (see ``mg.asinh``); same shape."""
         return ops.asinh(self)
 
     def acosh(self) -> Tensor:
+        """Elementwise inverse hyperbolic cosine (see ``mg.acosh``); same shape."""
         return ops.acosh(self)
 
     def atanh(self) -> Tensor:
+        """Elementwise inverse hyperbolic tangent (see ``mg.atanh``); same shape."""
         return ops.atanh(self)
 
     arcsin, arccos, arctan = asin, acos, atan
     arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
     def atan2(self, other: Any) -> Tensor:
+        """Elementwise ``atan2(self, other)``, the angle of (other, self) (see ``mg.atan2``); same shape."""
         return ops.atan2(self, other)
 
     arctan2 = atan2
 
     def hypot(self, other: Any) -> Tensor:
+        """Elementwise ``sqrt(self**2 + other**2)`` (see ``mg.hypot``); same shape."""
         return ops.hypot(self, other)
 
     def log1p(self) -> Tensor:
+        """Elementwise ``log(1 + x)``, accurate near 0 (see ``mg.log1p``); same shape."""
         return ops.log1p(self)
 
     def expm1(self) -> Tensor:
+        """Elementwise ``exp(x) - 1``, accurate near 0 (see ``mg.expm1``); same shape."""
         return ops.expm1(self)
 
     def log2(self) -> Tensor:
+        """Elementwise base-2 logarithm (see ``mg.log2``); same shape."""
         return ops.log2(self)
 
     def log10(self) -> Tensor:
+        """Elementwise base-10 logarithm (see ``mg.log10``); same shape."""
         return ops.log10(self)
 
     def exp2(self) -> Tensor:
+        """Elementwise ``2 ** x`` (see ``mg.exp2``); same shape."""
         return ops.exp2(self)
 
     def erf(self) -> Tensor:
+        """Elementwise error function (see ``mg.erf``); same shape."""
         return ops.erf(self)
 
     def sign(self) -> Tensor:
+        """Elementwise sign (-1, 0 or 1; zero gradient) (see ``mg.sign``); same shape."""
         return ops.sign(self)
 
     def reciprocal(self) -> Tensor:
+        """Elementwise ``1 / x`` (see ``mg.reciprocal``); same shape."""
         return ops.reciprocal(self)
 
     def deg2rad(self) -> Tensor:
+        """Elementwise degrees to radians (see ``mg.deg2rad``); same shape."""
         return ops.deg2rad(self)
 
     def rad2deg(self) -> Tensor:
+        """Elementwise radians to degrees (see ``mg.rad2deg``); same shape."""
         return ops.rad2deg(self)
 
     def sinc(self) -> Tensor:
+        """Elementwise normalized sinc ``sin(pi x) / (pi x)`` (see ``mg.sinc``); same shape."""
         return ops.sinc(self)
 
     def remainder(self, other: Any) -> Tensor:
+        """Elementwise remainder ``x - floor(x / other) * other`` (PyTorch's ``%``)."""
         return ops.remainder(self, other)
 
     def __mod__(self, other: Any) -> Tensor:
@@ -588,12 +613,15 @@ class Tensor:
         return ops.remainder(other, self)
 
     def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle (``diagonal`` shifts it), zeros above (see ``mg.tril``)."""
         return ops.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle (``diagonal`` shifts it), zeros below (see ``mg.triu``)."""
         return ops.triu(self, diagonal)
 
     def logsumexp(self, axis: int = -1, keepdims: bool = False) -> Tensor:
+        """``log(sum(exp(self)))`` along ``axis``, computed stably (see ``mg.logsumexp``)."""
         return ops.logsumexp(self, axis, keepdims)
 
     # bool masks combine with & | ^ ~ (no gradient)

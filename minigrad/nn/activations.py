@@ -76,6 +76,7 @@ class LeakyReLU(_Elementwise):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
+        """Constructor arguments that differ from the defaults."""
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
@@ -90,6 +91,7 @@ class ELU(_Elementwise):
         return F.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
+        """Constructor arguments that differ from the defaults."""
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
@@ -106,6 +108,7 @@ class Hardtanh(_Elementwise):
         return F.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
+        """Constructor arguments that differ from the defaults."""
         return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
@@ -113,6 +116,7 @@ class Tanh(Module):
     """Elementwise hyperbolic tangent."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.tanh(input)
 
 
@@ -120,6 +124,7 @@ class Sigmoid(Module):
     """``1 / (1 + exp(-x))``."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.sigmoid(input)
 
 
@@ -133,9 +138,11 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
+        """Constructor arguments that differ from the defaults."""
         return f"approximate={self.approximate!r}"
 
 
@@ -147,9 +154,11 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
+        """Constructor arguments that differ from the defaults."""
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
@@ -161,9 +170,11 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.softmax(input, _dim(self, input))
 
     def extra_repr(self) -> str:
+        """Constructor arguments that differ from the defaults."""
         return f"dim={self.dim}"
 
 
@@ -171,6 +182,7 @@ class LogSoftmax(Softmax):
     """Log-softmax along ``dim``."""
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.log_softmax(input, _dim(self, input))
 
 
@@ -181,6 +193,7 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, input: Any) -> Any:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return input
 
 

@@ -46,6 +46,7 @@ class CrossEntropyLoss(_Loss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
@@ -59,6 +60,7 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
@@ -67,6 +69,7 @@ class MSELoss(_Loss):
     """``F.mse_loss``: squared error of two tensors of one shape."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
@@ -74,6 +77,7 @@ class L1Loss(_Loss):
     """``F.l1_loss``: absolute error of two tensors of one shape."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -86,6 +90,7 @@ class BCEWithLogitsLoss(_Loss):
         self._buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        """Apply the module; shapes as in the class docstring."""
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,
                                                   reduction=self.reduction,
                                                   pos_weight=self.pos_weight)

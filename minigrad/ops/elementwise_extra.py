@@ -23,6 +23,8 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 class Sin(Function):
+    """Primitive: elementwise sine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -33,6 +35,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    """Primitive: elementwise cosine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -43,6 +47,8 @@ class Cos(Function):
 
 
 class Tan(Function):
+    """Primitive: elementwise tangent."""
+
     save_output = True
 
     def forward(self, a):
@@ -54,6 +60,8 @@ class Tan(Function):
 
 
 class Sinh(Function):
+    """Primitive: elementwise hyperbolic sine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -64,6 +72,8 @@ class Sinh(Function):
 
 
 class Cosh(Function):
+    """Primitive: elementwise hyperbolic cosine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -74,6 +84,8 @@ class Cosh(Function):
 
 
 class Asin(Function):
+    """Primitive: elementwise inverse sine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -85,6 +97,8 @@ class Asin(Function):
 
 
 class Acos(Function):
+    """Primitive: elementwise inverse cosine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -96,6 +110,8 @@ class Acos(Function):
 
 
 class Atan(Function):
+    """Primitive: elementwise inverse tangent."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -107,6 +123,8 @@ class Atan(Function):
 
 
 class Asinh(Function):
+    """Primitive: elementwise inverse hyperbolic sine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -118,6 +136,8 @@ class Asinh(Function):
 
 
 class Acosh(Function):
+    """Primitive: elementwise inverse hyperbolic cosine."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -129,6 +149,8 @@ class Acosh(Function):
 
 
 class Atanh(Function):
+    """Primitive: elementwise inverse hyperbolic tangent."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -140,6 +162,8 @@ class Atanh(Function):
 
 
 class Log1p(Function):
+    """Primitive: elementwise ``log(1 + x)``, accurate near 0."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -150,6 +174,8 @@ class Log1p(Function):
 
 
 class Expm1(Function):
+    """Primitive: elementwise ``exp(x) - 1``, accurate near 0."""
+
     save_output = True
 
     def forward(self, a):
@@ -160,6 +186,8 @@ class Expm1(Function):
 
 
 class Log2(Function):
+    """Primitive: elementwise base-2 logarithm."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -170,6 +198,8 @@ class Log2(Function):
 
 
 class Log10(Function):
+    """Primitive: elementwise base-10 logarithm."""
+
     save_inputs = True
 
     def forward(self, a):
@@ -180,6 +210,8 @@ class Log10(Function):
 
 
 class Exp2(Function):
+    """Primitive: elementwise ``2 ** x``."""
+
     save_output = True
 
     def forward(self, a):
@@ -270,6 +302,7 @@ class Remainder(Function):
 
 
 class Tril(Function):
+    """Primitive: elementwise lower triangle (``diagonal`` shifts it); zeros above."""
     def forward(self, a):
         return backend.xp_of(a).tril(a, self.k)
 
@@ -278,6 +311,7 @@ class Tril(Function):
 
 
 class Triu(Function):
+    """Primitive: elementwise upper triangle (``diagonal`` shifts it); zeros below."""
     def forward(self, a):
         return backend.xp_of(a).triu(a, self.k)
 

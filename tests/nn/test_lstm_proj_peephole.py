@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from recurrent_reference import assert_close, fixture_names, leaf, load, state_dict
+from nn_reference import assert_close
+from recurrent_reference import fixture_names, leaf, load, state_dict
 
 import minigrad as mg
 from minigrad import nn
