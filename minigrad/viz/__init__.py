@@ -6,9 +6,10 @@
 
 from .dot import to_dot
 from .graph import GraphModel, build_graph
+from .options import GraphOptions
 from .render import GraphvizMissingWarning, draw_graph, render_to_file
 
 __all__ = [
-    "GraphModel", "GraphvizMissingWarning", "build_graph", "draw_graph", "render_to_file",
+    "GraphModel", "GraphOptions", "GraphvizMissingWarning", "build_graph", "draw_graph", "render_to_file",
     "to_dot",
 ]

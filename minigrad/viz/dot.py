@@ -6,17 +6,16 @@ use :func:`minigrad.viz.draw_graph`. The same graph always gives byte-identical 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..tensor import Tensor
-from .graph import (
-    PARAMS_CLUSTER,
-    ZERO_COLOUR,
-    GraphModel,
-    build_graph,
-    colormap,
-)
+from .colours import ZERO_COLOUR, colormap
+from .graph import model_of
+from .model import PARAMS_CLUSTER, GraphModel
+from .options import GraphOptions
 
 FONT = "Helvetica"
 GRAPH_ATTR = {"fontname": FONT, "fontsize": "11", "nodesep": "0.12", "ranksep": "0.22",
@@ -65,12 +64,6 @@ def quote(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def html_escape(text: str) -> str:
-    """``text`` for a Graphviz HTML-like label."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
 def _label(lines: list[str]) -> str:
     return quote("\n".join(lines))
 
@@ -85,10 +78,21 @@ class DotParts:
     body: list[str]
 
 
-def model_to_parts(model: GraphModel, rankdir: str = "LR") -> DotParts:
-    """The DOT statements that draw ``model`` (shared by ``to_dot`` and ``draw_graph``)."""
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"rankdir must be one of LR, RL, TB, BT, got {rankdir!r}")
+def dot_parts(
+    root: Tensor, params: Mapping[str, Tensor] | None, options: Mapping[str, Any], caller: str
+) -> DotParts:
+    """The one path from a root to DOT statements, shared by every writer.
+
+    ``options`` are :class:`~minigrad.viz.options.GraphOptions` keywords; ``caller``
+    (the function the user called) is named in refusals.
+    """
+    opts = GraphOptions.from_keywords(caller, options)
+    return model_to_parts(model_of(root, params, opts, caller), opts)
+
+
+def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotParts:
+    """The DOT statements that draw ``model`` with ``opts`` (default options)."""
+    opts = GraphOptions() if opts is None else opts
     body: list[str] = []
     counter = [0]
 
@@ -145,7 +149,7 @@ def model_to_parts(model: GraphModel, rankdir: str = "LR") -> DotParts:
         else:
             body.append(f"  {e.tail} -> {e.head}" + (f" [{style}];" if style else ";"))
     body.append("  " + _legend(model))
-    graph_attr = dict(GRAPH_ATTR, rankdir=rankdir)
+    graph_attr = dict(GRAPH_ATTR, rankdir=opts.rankdir)
     return DotParts(graph_attr, dict(NODE_ATTR), dict(EDGE_ATTR), body)
 
 
@@ -172,7 +176,7 @@ def _legend(model: GraphModel) -> str:
         lo, hi = int(model.norm_range[0]), int(model.norm_range[1])
         n = hi - lo
         rows.append(f'<TR><TD COLSPAN="2">|gradient| reaching each step\'s state '
-                    f"({html_escape('log scale')})</TD></TR>")
+                    f"({html.escape('log scale')})</TD></TR>")
         cells = []
         for k in range(n + 1):
             x = k / n
@@ -203,29 +207,14 @@ def parts_to_text(parts: DotParts) -> str:
     return "\n".join(head + parts.body + ["}"]) + "\n"
 
 
-def to_dot(
-    root: Tensor,
-    params: Mapping[str, Tensor] | None = None,
-    group_by_scope: bool = True,
-    show_shapes: bool = True,
-    show_grad_norms: bool = False,
-    max_nodes: int | None = None,
-    rankdir: str = "LR",
-    keep_steps: int = 3,
-    grad_norm_range: tuple[float, float] | None = None,
-) -> str:
+def to_dot(root: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> str:
     """DOT source of the graph that produced ``root``; no Graphviz binary needed.
 
     ``params``: name -> Tensor (e.g. ``dict(model.named_parameters())``), matched by
-    identity, labels the leaves. ``group_by_scope`` draws one cluster per
-    ``name_scope`` level (one per time step, in time order). ``show_shapes`` adds each
-    op's output shape. ``show_grad_norms`` (the graph must still be alive: draw before
-    ``backward()`` or after ``backward(retain_graph=True)``) colours each step by the
-    norm of the gradient reaching its hidden state, on a log scale. ``max_nodes``
-    (default 2000) bounds the drawing: the middle steps of longer sequences are folded,
-    keeping the first and last ``keep_steps``. ``rankdir``: Graphviz direction.
-    ``grad_norm_range``: ``(low, high)`` ends of the colour scale, to compare pictures.
+    identity, labels the leaves. ``options`` (keywords) are those of
+    :class:`~minigrad.viz.options.GraphOptions`: ``group_by_scope``, ``show_shapes``,
+    ``show_grad_norms`` (the graph must still be alive: draw before ``backward()`` or
+    after ``backward(retain_graph=True)``), ``max_nodes``, ``keep_steps``, ``rankdir``,
+    ``grad_norm_range``.
     """
-    model = build_graph(root, params, group_by_scope, show_shapes, show_grad_norms,
-                        max_nodes, keep_steps, grad_norm_range)
-    return parts_to_text(model_to_parts(model, rankdir))
+    return parts_to_text(dot_parts(root, params, options, "to_dot"))

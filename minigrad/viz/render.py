@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..tensor import Tensor
-from .dot import model_to_parts, parts_to_text
-from .graph import build_graph
+from .dot import dot_parts, parts_to_text
 
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = (
@@ -37,17 +36,7 @@ def dot_binary() -> str | None:
     return shutil.which("dot")
 
 
-def draw_graph(
-    root: Tensor,
-    params: Mapping[str, Tensor] | None = None,
-    group_by_scope: bool = True,
-    show_shapes: bool = True,
-    show_grad_norms: bool = False,
-    max_nodes: int | None = None,
-    rankdir: str = "LR",
-    keep_steps: int = 3,
-    grad_norm_range: tuple[float, float] | None = None,
-) -> Any:
+def draw_graph(root: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> Any:
     """The graph of ``root`` as a ``graphviz.Digraph``; options as in :func:`to_dot`.
 
     Call ``.render(path, format="svg")`` on the result, or show it in a notebook.
@@ -62,9 +51,7 @@ def draw_graph(
             "draw_graph needs the graphviz Python package: pip install graphviz "
             "(or pip install 'minigrad[viz]'); mg.viz.to_dot works without it"
         ) from exc
-    model = build_graph(root, params, group_by_scope, show_shapes, show_grad_norms,
-                        max_nodes, keep_steps, grad_norm_range)
-    parts = model_to_parts(model, rankdir)
+    parts = dot_parts(root, params, options, "draw_graph")
     g = graphviz.Digraph(
         name="minigrad",
         graph_attr=parts.graph_attr,
@@ -78,16 +65,7 @@ def draw_graph(
 
 
 def render_to_file(
-    root: Tensor,
-    path: str | Path,
-    params: Mapping[str, Tensor] | None = None,
-    group_by_scope: bool = True,
-    show_shapes: bool = True,
-    show_grad_norms: bool = False,
-    max_nodes: int | None = None,
-    rankdir: str = "LR",
-    keep_steps: int = 3,
-    grad_norm_range: tuple[float, float] | None = None,
+    root: Tensor, path: str | Path, params: Mapping[str, Tensor] | None = None, **options: Any
 ) -> Path:
     """Write the graph of ``root`` to ``path``, the format chosen by its extension.
 
@@ -103,9 +81,7 @@ def render_to_file(
             f"render_to_file: cannot tell the format of {str(path)!r}; use one of "
             + ", ".join("." + f for f in FORMATS)
         )
-    model = build_graph(root, params, group_by_scope, show_shapes, show_grad_norms,
-                        max_nodes, keep_steps, grad_norm_range)
-    text = parts_to_text(model_to_parts(model, rankdir))
+    text = parts_to_text(dot_parts(root, params, options, "render_to_file"))
     return write_dot_text(text, path)
 
 
