@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.context import composite
 from ..ops import where
 from ..tensor import Tensor
 
@@ -88,6 +89,7 @@ def attention(
     return probs @ value, probs
 
 
+@composite
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,

@@ -101,6 +101,8 @@ def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotPa
         lines = list(node.lines)
         kind = f"{node.kind} root" if node.is_root else node.kind
         attrs = [f"label={_label(lines)}", f'class="{kind}"']
+        if node.tooltip:
+            attrs.append(f"tooltip={_label(node.tooltip.splitlines())}")
         style = _ROOT_STYLE if node.is_root else _NODE_STYLE[node.kind]
         if style:
             attrs.append(style)
@@ -172,6 +174,8 @@ def _legend(model: GraphModel) -> str:
     if model.hidden_nodes:
         rows.append(f'<TR><TD COLSPAN="2">{model.hidden_nodes} ops not drawn '
                     "(max_nodes)</TD></TR>")
+    for note in model.notes:
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">{html.escape(note)}</TD></TR>')
     if model.norm_range is not None:
         lo, hi = int(model.norm_range[0]), int(model.norm_range[1])
         n = hi - lo

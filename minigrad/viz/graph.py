@@ -28,6 +28,7 @@ from typing import Any
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .collapse import Group, collapse, composite_unit, group_label, module_unit
 from .colours import ZERO_COLOUR, colormap, decade_range, norm_colour, norm_position
 from .model import (
     PARAMS_CLUSTER,
@@ -42,8 +43,8 @@ from .model import (
     step_of,
 )
 from .norms import grad_norms, step_states
-from .options import DEFAULT_MAX_NODES, GraphOptions
-from .walk import Walk, out_shape_text, shape_text
+from .options import DEFAULT_MAX_NODES, READABLE_NODES, READABLE_STEPS, GraphOptions
+from .walk import Walk, dtypes_of, out_shape_text, shape_text
 
 __all__ = [
     "DEFAULT_MAX_NODES", "PARAMS_CLUSTER", "ZERO_COLOUR", "Cluster", "Edge", "GraphModel",
@@ -80,9 +81,37 @@ def model_of(
     """:func:`build_graph` with the options already gathered (for the writers)."""
     if not isinstance(root, Tensor):
         raise TypeError(f"{caller}: root must be a Tensor, got {type(root).__name__}")
-    b = _Builder(root, params, opts)
+    full = Walk(root)
+    norms: tuple[dict[str, float], dict[int, float]] = ({}, {})
+    if opts.show_grad_norms:  # on the full graph, before anything is grouped or hidden
+        norms = _norms(root, full)
+    detail = "ops" if opts.detail == "auto" else opts.detail
+    model = _build(root, params, opts, full, norms, detail)
+    if opts.detail == "auto" and opts.readable and len(model.nodes) > READABLE_NODES:
+        ops_nodes = len(model.nodes)
+        model = _build(root, params, opts, full, norms, "modules")
+        model.notes.insert(0, f"module level: the op level would draw {ops_nodes} nodes "
+                              f"(more than {READABLE_NODES}); pass detail='ops' for it")
+    return model
+
+
+def _norms(root: Tensor, full: Walk) -> tuple[dict[str, float], dict[int, float]]:
+    """Per-step norms (by step path) and per-op norms (by ``id`` of the Function)."""
+    steps = [step_of(o.scope) if isinstance(o, Function) else None for o in full.objs]
+    per_op: dict[int, float] = {}
+    if not any(s is not None for s in steps):
+        return {}, per_op
+    return grad_norms(root, full, step_states(full, steps, 0), per_op), per_op
+
+
+def _build(
+    root: Tensor, params: Mapping[str, Tensor] | None, opts: GraphOptions, full: Walk,
+    norms: tuple[dict[str, float], dict[int, float]], detail: str,
+) -> GraphModel:
+    unit = module_unit if detail == "modules" else composite_unit(opts.expand)
+    b = _Builder(collapse(full, unit), params, opts, dtypes_of(full))
+    b.step_norms, b.op_norms = norms
     b.label_pass()
-    b.grad_norm_pass()
     b.reference_pass()
     b.fold_pass()
     b.cut_pass()
@@ -92,7 +121,8 @@ def model_of(
     return GraphModel(
         nodes=b.nodes, edges=b.edges, clusters=b.clusters, top=b.top,
         top_nodes=b.top_nodes, root="n0", n_ops=sum(b.is_op), step_norms=b.step_norms,
-        norm_range=b.norm_range, folded=b.folded, hidden_nodes=b.hidden,
+        norm_range=b.norm_range, folded=b.folded, hidden_nodes=b.hidden, detail=detail,
+        notes=b.notes,
     )
 
 
@@ -100,16 +130,16 @@ class _Builder:
     """The state the passes share. Model node ids: ``n<k>`` for traversal position
     ``k``, ``r<k>`` references, ``s<k>`` summaries, ``s_cut`` the cut."""
 
-    def __init__(self, root: Tensor, params: Mapping[str, Tensor] | None,
-                 opts: GraphOptions) -> None:
-        self.root = root
+    def __init__(self, walk: Walk, params: Mapping[str, Tensor] | None,
+                 opts: GraphOptions, dtypes: dict[int, str]) -> None:
         self.opts = opts
+        self.dtypes = dtypes
         self.names = {id(t): str(n) for n, t in (params or {}).items()
                       if isinstance(t, Tensor)}
-        self.walk = Walk(root)
+        self.walk = walk
         self.objs = self.walk.objs
         self.n = len(self.objs)
-        self.is_op = [isinstance(o, Function) for o in self.objs]
+        self.is_op = [isinstance(o, (Function, Group)) for o in self.objs]
         self.steps: list[Step | None] = [
             step_of(o.scope) if self.is_op[i] else None for i, o in enumerate(self.objs)]
         self.step_key = [s[0] if s is not None else None for s in self.steps]
@@ -120,6 +150,8 @@ class _Builder:
             self.consumers[p].append((c, out_idx))
         self.lines: list[list[str]] = []
         self.step_norms: dict[str, float] = {}
+        self.op_norms: dict[int, float] = {}
+        self.notes: list[str] = []
         self.nodes: dict[str, Node] = {}
         self.raw: list[tuple[str, str]] = []  # edges in data-flow order, before remapping
         self.ref_ids: dict[tuple[int, str, str], str] = {}  # (hub, step, out/in) -> id
@@ -139,7 +171,9 @@ class _Builder:
     def label_pass(self) -> None:
         show_shapes = self.opts.show_shapes
         for i, o in enumerate(self.objs):
-            if self.is_op[i]:
+            if isinstance(o, Group):
+                label = group_label(o, show_shapes, out_shape_text(o))
+            elif self.is_op[i]:
                 label = [o.name]
                 if show_shapes:
                     label.append(out_shape_text(o))
@@ -162,11 +196,26 @@ class _Builder:
                 return f"{objs[i].name}({leaf})"
         return objs[i].name
 
-    # ------------------------------------------------------------ 2. gradient norms
-    def grad_norm_pass(self) -> None:
-        if self.opts.show_grad_norms and any(s is not None for s in self.steps):
-            states = step_states(self.walk, self.steps, 0)
-            self.step_norms = grad_norms(self.root, self.walk, states)
+    def tooltip(self, i: int) -> str:
+        """What hovering shows: name, shape, dtype, scope, gradient norm."""
+        o = self.objs[i]
+        lead = o.first if isinstance(o, Group) else o
+        if self.is_op[i]:
+            lines = [o.name if not isinstance(o, Group) else f"{o.name}: {o.count} ops",
+                     f"shape {out_shape_text(o)}"]
+            dtype = self.dtypes.get(id(lead))
+            if dtype:
+                lines.append(f"dtype {dtype}")
+            lines.append(f"scope {lead.scope or '(top level)'}")
+            norm = self.op_norms.get(id(lead))
+            if norm is not None:
+                lines.append(f"|grad| {norm:.3e}")
+        else:
+            lines = [self.names.get(id(o), "leaf"), f"shape {shape_text(o.shape)}",
+                     f"dtype {o.dtype}"]
+            if o.grad is not None:
+                lines.append(f"|grad| (accumulated) {_norm_of(o.grad):.3e}")
+        return "\n".join(lines)
 
     # ------------------------------------------------------------ 3. references
     def reference_pass(self) -> None:
@@ -205,6 +254,7 @@ class _Builder:
             self.nodes[f"n{i}"] = Node(
                 f"n{i}", "op" if is_op[i] else "leaf", self.lines[i],
                 objs[i].scope if is_op[i] else PARAMS_CLUSTER, is_root=(i == 0),
+                tooltip=self.tooltip(i),
             )
         for (hub, step, direction), rid in self.ref_ids.items():
             desc = self.describe(hub)
@@ -230,12 +280,15 @@ class _Builder:
 
     # ------------------------------------------------------------ 4. folding and the cut
     def fold_pass(self) -> None:
-        limit, nodes = self.opts.limit, self.nodes
-        if len(nodes) <= limit:
-            return
+        opts, nodes = self.opts, self.nodes
+        limit = opts.limit
         seq_steps: dict[str, dict[int, str]] = {}
         for s in sorted({s for s in self.steps if s is not None}):
             seq_steps.setdefault(s[1], {})[s[2]] = s[0]
+        budget = READABLE_STEPS if opts.readable else None
+        total = sum(len(v) for v in seq_steps.values())
+        if len(nodes) <= limit and (budget is None or total <= budget):
+            return
         members: dict[str, list[str]] = {}
         for nid, node in nodes.items():
             key = self._step_cluster(nid, node)
@@ -243,15 +296,23 @@ class _Builder:
                 members.setdefault(key, []).append(nid)
         seqs = sorted(seq_steps, key=order_key)
         # fewer steps kept in full until the picture fits (at least one at each end)
-        for keep in range(self.opts.keep_steps, 0, -1):
+        for keep in range(opts.keep_steps, 0, -1):
             runs = []  # (summary id, sequence, folded step indices)
             for k_s, seq in enumerate(seqs):
                 order = sorted(seq_steps[seq])
-                if len(order) > 2 * keep + 1:
-                    runs.append((f"s{k_s}", seq, order[keep:-keep]))
+                kept = {*order[:keep], *order[-keep:]}
+                if opts.focus_step in seq_steps[seq]:
+                    kept.add(opts.focus_step)
+                if len(order) - len(kept) < 2:
+                    continue
+                for j, run in enumerate(_runs([t not in kept for t in order])):
+                    sid = f"s{k_s}" if j == 0 else f"s{k_s}_{j}"
+                    runs.append((sid, seq, [order[k] for k in run]))
             hidden_count = sum(len(members.get(seq_steps[seq][t], ()))
                                for _, seq, middle in runs for t in middle)
-            if len(nodes) - hidden_count + len(runs) <= limit:
+            shown = total - sum(len(middle) for _, _, middle in runs)
+            if len(nodes) - hidden_count + len(runs) <= limit and (
+                    budget is None or shown <= budget):
                 break
         for sid, seq, middle in runs:
             count = 0
@@ -271,6 +332,9 @@ class _Builder:
             self.summary_first["\x00" + sid] = a
         for nid in self.remap:
             del nodes[nid]
+        if runs:
+            self.notes.append(f"{total - shown} of {total} time steps folded "
+                              f"({shown} drawn in full)")
 
     def _step_cluster(self, nid: str, node: Node) -> str | None:
         if node.kind == "ref":
@@ -392,6 +456,22 @@ class _Builder:
         for cl in clusters.values():
             cl.children.sort(key=lambda p: child_key(clusters[p], clusters))
         self.top.sort(key=lambda p: child_key(clusters[p], clusters))
+
+
+def _runs(flags: list[bool]) -> list[list[int]]:
+    """The maximal runs of consecutive positions where ``flags`` is true."""
+    out: list[list[int]] = []
+    for k, flag in enumerate(flags):
+        if flag:
+            if out and out[-1][-1] == k - 1:
+                out[-1].append(k)
+            else:
+                out.append([k])
+    return out
+
+
+def _norm_of(t: Tensor) -> float:
+    return float(((t.data.astype("float64")) ** 2).sum()) ** 0.5
 
 
 def _order_edges(

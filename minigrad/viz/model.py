@@ -32,6 +32,7 @@ class Node:
     cluster: str
     is_root: bool = False
     fill: str | None = None  # grad-norm colour of a node (flat mode, summaries)
+    tooltip: str = ""  # shown on hover in SVG: shape, dtype, scope, gradient norm
 
 
 @dataclass
@@ -71,6 +72,8 @@ class GraphModel:
     nodes outside every cluster. ``norm_range`` is ``(lo, hi)`` in log10 units when
     gradient norms were computed; ``folded`` holds ``(sequence, first, last)`` step
     indices of every folded run; ``hidden_nodes`` counts ops left out of the picture.
+    ``detail`` is the level drawn (``"ops"`` or ``"modules"``); ``notes`` say what was
+    done to keep the picture readable (folding, level of detail), for a caption.
     """
 
     nodes: dict[str, Node]
@@ -84,6 +87,8 @@ class GraphModel:
     norm_range: tuple[float, float] | None
     folded: list[tuple[str, int, int]]
     hidden_nodes: int
+    detail: str = "ops"
+    notes: list[str] = field(default_factory=list)
 
 
 def step_of(scope: str) -> tuple[str, str, int] | None:

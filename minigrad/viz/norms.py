@@ -10,6 +10,7 @@ from ..autograd.engine import run_backward
 from ..autograd.function import Function
 from ..backend import array_context, xp_of
 from ..tensor import Tensor
+from .collapse import Group
 from .model import order_key
 from .walk import Walk
 
@@ -27,7 +28,7 @@ def step_states(
     leaving: dict[str, set[tuple[int, int]]] = {}
     for p, out_idx, c in walk.edges:
         sp = steps[p]
-        if sp is None or not isinstance(walk.objs[p], Function):
+        if sp is None or not isinstance(walk.objs[p], (Function, Group)):
             continue
         sc = steps[c]
         if sc is not None and sc[0] == sp[0]:
@@ -46,12 +47,14 @@ def step_states(
 
 
 def grad_norms(
-    root: Tensor, walk: Walk, states: dict[str, list[tuple[int, int]]]
+    root: Tensor, walk: Walk, states: dict[str, list[tuple[int, int]]],
+    per_op: dict[int, float] | None = None,
 ) -> dict[str, float]:
     """Rerun backward on the retained graph and measure the gradient of each step's state.
 
     Nothing is accumulated anywhere: ``inputs=[]`` captures no leaf, and the ``.grad``
-    of tensors that called ``retain_grad()`` is restored afterwards.
+    of tensors that called ``retain_grad()`` is restored afterwards. ``per_op``, when
+    given, is filled with ``id(Function) -> norm of the gradient of all its outputs``.
     """
     wanted: dict[int, list[tuple[str, int]]] = {}
     for step, outs in states.items():
@@ -60,10 +63,13 @@ def grad_norms(
     sq: dict[str, float] = dict.fromkeys(states, 0.0)
 
     def observer(fn: Function, grads: list) -> None:
+        squares = [None if g is None else float((g.data.astype("float64") ** 2).sum())
+                   for g in grads]
         for step, out_idx in wanted.get(id(fn), ()):
-            g = grads[out_idx]
-            if g is not None:
-                sq[step] += float((g.data.astype("float64") ** 2).sum())
+            if squares[out_idx] is not None:
+                sq[step] += squares[out_idx]
+        if per_op is not None:
+            per_op[id(fn)] = math.sqrt(sum(v for v in squares if v is not None))
 
     retained: list[tuple[Tensor, Any]] = []
     for obj in walk.objs:

@@ -12,7 +12,13 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 DEFAULT_MAX_NODES = 2000
+# The readable defaults (no max_nodes given): at most this many time steps drawn in full,
+# summed over all sequences (layers and directions lie side by side in time), ...
+READABLE_STEPS = 12
+# ... and at most this many nodes at the op level; above it the module level is drawn.
+READABLE_NODES = 400
 RANKDIRS = ("LR", "RL", "TB", "BT")
+DETAILS = ("auto", "ops", "modules")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,13 @@ class GraphOptions:
     longer sequences are folded, keeping the first and last ``keep_steps``; a graph still
     too large is cut. ``rankdir``: Graphviz direction. ``grad_norm_range``: ``(low,
     high)`` ends of the colour scale, to compare pictures.
+
+    Without ``max_nodes`` the picture is made readable: at most :data:`READABLE_STEPS`
+    steps are drawn in full (the first and last of each sequence, and ``focus_step``),
+    and ``detail="auto"`` draws the op level up to :data:`READABLE_NODES` nodes, the
+    module level (one node per module call and per time step) above. ``detail="ops"`` or
+    ``"modules"`` picks one. Composite functions (``cross_entropy``, ``layer_norm`` ...)
+    are one node each; ``expand=True`` (or a list of their names) draws their ops.
     """
 
     group_by_scope: bool = True
@@ -35,6 +48,9 @@ class GraphOptions:
     keep_steps: int = 3
     grad_norm_range: tuple[float, float] | None = None
     rankdir: str = "LR"
+    detail: str = "auto"
+    expand: bool | tuple[str, ...] = False
+    focus_step: int | None = None
 
     @property
     def limit(self) -> int:
@@ -54,7 +70,18 @@ class GraphOptions:
         if self.rankdir not in RANKDIRS:
             raise ValueError(f"{caller}: rankdir must be one of {', '.join(RANKDIRS)}, "
                              f"got {self.rankdir!r}")
+        if self.detail not in DETAILS:
+            raise ValueError(f"{caller}: detail must be one of {', '.join(DETAILS)}, "
+                             f"got {self.detail!r}")
+        if not isinstance(self.expand, (bool, tuple)):
+            raise TypeError(f"{caller}: expand must be True, False or a list of function "
+                            f"names, got {self.expand!r}")
         return self
+
+    @property
+    def readable(self) -> bool:
+        """True when the layout is chosen from the graph (no ``max_nodes`` given)."""
+        return self.max_nodes is None
 
     @classmethod
     def from_keywords(cls, caller: str, keywords: Mapping[str, Any]) -> GraphOptions:
@@ -64,4 +91,8 @@ class GraphOptions:
         if unknown:
             raise TypeError(f"{caller}: unknown option {unknown[0]!r}; the options are "
                             + ", ".join(sorted(known)))
+        keywords = dict(keywords)
+        expand = keywords.get("expand")
+        if isinstance(expand, (list, set, frozenset)) or isinstance(expand, str):
+            keywords["expand"] = (expand,) if isinstance(expand, str) else tuple(sorted(expand))
         return cls(**keywords).check(caller)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -66,3 +68,38 @@ class Walk:
         self.index[id(obj)] = len(self.objs)
         self.objs.append(obj)
         return len(self.objs) - 1
+
+
+def dtypes_of(walk: Walk) -> dict[int, str]:
+    """``id(Function) -> dtype name`` of each op's output, inferred from the leaves
+    upward (numpy's promotion of the inputs; an op with a ``dtype`` attribute, a cast,
+    gives that). Ops with no leaf below them are left out."""
+    objs = walk.objs
+    inputs: list[list[int]] = [[] for _ in objs]
+    waiting = [0] * len(objs)
+    users: list[list[int]] = [[] for _ in objs]
+    for p, _, c in walk.edges:
+        inputs[c].append(p)
+        users[p].append(c)
+        waiting[c] += 1
+    known: dict[int, Any] = {}
+    ready = [i for i in range(len(objs)) if waiting[i] == 0]
+    while ready:
+        i = ready.pop()
+        o = objs[i]
+        if not isinstance(o, Function):
+            known[i] = o.dtype
+        else:
+            given = getattr(o, "dtype", None)
+            ins = [known[j] for j in inputs[i] if j in known]
+            try:
+                known[i] = np.dtype(given) if given is not None else (
+                    np.result_type(*ins) if ins else None)
+            except TypeError:
+                known[i] = None
+        for c in users[i]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.append(c)
+    return {id(objs[i]): str(d) for i, d in known.items()
+            if d is not None and isinstance(objs[i], Function)}
