@@ -7,9 +7,16 @@
 from .dot import to_dot
 from .graph import GraphModel, build_graph
 from .options import GraphOptions
-from .render import GraphvizMissingWarning, draw_graph, render_to_file
+from .render import (
+    GraphTooLargeWarning,
+    GraphvizMissingWarning,
+    Picture,
+    draw_graph,
+    render_to_file,
+    show,
+)
 
 __all__ = [
-    "GraphModel", "GraphOptions", "GraphvizMissingWarning", "build_graph", "draw_graph", "render_to_file",
-    "to_dot",
+    "GraphModel", "GraphOptions", "GraphTooLargeWarning", "GraphvizMissingWarning", "Picture",
+    "build_graph", "draw_graph", "render_to_file", "show", "to_dot",
 ]

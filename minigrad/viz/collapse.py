@@ -10,6 +10,7 @@ so two calls of the same function in the same scope stay two nodes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -17,6 +18,9 @@ from ..autograd.context import COMPOSITE_SUFFIX
 from ..autograd.function import Function
 from .model import step_of
 from .walk import Walk
+
+# A scope opened by Module.__call__: "rnn (LSTM)", "layers.0 (TransformerEncoderLayer)".
+MODULE_SCOPE = re.compile(r" \(\w+\)$")
 
 
 class Group:
@@ -51,27 +55,33 @@ def composite_unit(expand: bool | Collection[str]) -> Callable[[str], tuple[str,
 
 
 def module_unit(scope: str) -> tuple[str, str, str] | None:
-    """The module-level grouping: a time step, else the scope above any composite
-    (a top-level composite is its own unit); top-level ops stay single."""
+    """The module-level grouping: a time step (drawn in its step cluster); else a module
+    call (``"rnn (LSTM)"``, drawn as one node in the scope above); else the ops of one
+    other scope, composites included (drawn inside it). Top-level ops stay single."""
     if not scope:
         return None
     step = step_of(scope)
     if step is not None:
         return step[0], step[0], "step"
     parts = scope.split("/")
+    name = parts[-1]
     for k, part in enumerate(parts):
         if part.endswith(COMPOSITE_SUFFIX):
+            name = part[: -len(COMPOSITE_SUFFIX)]
             if k == 0:
-                return parts[0], "", part[: -len(COMPOSITE_SUFFIX)]
+                return parts[0], "", name
             parts = parts[:k]
             break
     path = "/".join(parts)
-    return path, path, parts[-1]
+    if MODULE_SCOPE.search(parts[-1]):
+        return path, "/".join(parts[:-1]), parts[-1]
+    return path, path, name
 
 
 def collapse(walk: Walk, unit: Callable[[str], tuple[str, str, str] | None]) -> Walk:
     """A new walk in which each connected group of ops with the same unit is one
-    :class:`Group` (a group of one op stays that op). Positions keep BFS order."""
+    :class:`Group` (named for the function or module, even when it is one op).
+    Positions keep BFS order."""
     objs = walk.objs
     units: list[tuple[str, str, str] | None] = [
         unit(o.scope) if isinstance(o, Function) else None for o in objs]
@@ -98,7 +108,7 @@ def collapse(walk: Walk, unit: Callable[[str], tuple[str, str, str] | None]) -> 
         r = find(i)
         if r != i:
             continue
-        if units[i] is not None and members[r] > 1:
+        if units[i] is not None:
             _, drawn, name = units[i]
             obj = Group(name, drawn, objs[i], members[r])
         position[i] = len(out.objs)
@@ -118,7 +128,7 @@ def collapse(walk: Walk, unit: Callable[[str], tuple[str, str, str] | None]) -> 
 
 def group_label(group: Any, show_shapes: bool, shape: str) -> list[str]:
     """``cross_entropy`` / ``7 ops`` / shape: the lines of a group's node."""
-    lines = [group.name, f"{group.count} ops"]
+    lines = [group.name, f"{group.count} ops" if group.count != 1 else group.first.name]
     if show_shapes:
         lines.append(shape)
     return lines

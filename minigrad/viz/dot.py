@@ -146,6 +146,8 @@ def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotPa
         body.append(node_line(nid, "  "))
     for e in model.edges:
         style = _EDGE_STYLE[e.kind]
+        if e.loose:
+            style = f"{style}, constraint=false" if style else "constraint=false"
         if e.back:
             body.append(f"  {e.head} -> {e.tail} [dir=back, {style}];")
         else:

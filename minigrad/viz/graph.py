@@ -31,6 +31,7 @@ from ..tensor import Tensor
 from .collapse import Group, collapse, composite_unit, group_label, module_unit
 from .colours import ZERO_COLOUR, colormap, decade_range, norm_colour, norm_position
 from .model import (
+    CALL_MARK,
     PARAMS_CLUSTER,
     Cluster,
     Edge,
@@ -99,8 +100,6 @@ def _norms(root: Tensor, full: Walk) -> tuple[dict[str, float], dict[int, float]
     """Per-step norms (by step path) and per-op norms (by ``id`` of the Function)."""
     steps = [step_of(o.scope) if isinstance(o, Function) else None for o in full.objs]
     per_op: dict[int, float] = {}
-    if not any(s is not None for s in steps):
-        return {}, per_op
     return grad_norms(root, full, step_states(full, steps, 0), per_op), per_op
 
 
@@ -189,19 +188,24 @@ class _Builder:
         objs, names = self.objs, self.names
         if not self.is_op[i]:
             return names.get(id(objs[i])) or f"leaf {shape_text(objs[i].shape)}"
+        o = objs[i]
+        name = o.first.name if isinstance(o, Group) and o.count == 1 else o.name
         producers = self.producers[i]
         if len(producers) == 1 and not self.is_op[producers[0]]:
             leaf = names.get(id(objs[producers[0]]))
             if leaf is not None:
-                return f"{objs[i].name}({leaf})"
-        return objs[i].name
+                return f"{name}({leaf})"
+        return name
 
     def tooltip(self, i: int) -> str:
         """What hovering shows: name, shape, dtype, scope, gradient norm."""
         o = self.objs[i]
         lead = o.first if isinstance(o, Group) else o
         if self.is_op[i]:
-            lines = [o.name if not isinstance(o, Group) else f"{o.name}: {o.count} ops",
+            what = o.name
+            if isinstance(o, Group):
+                what += f": {o.count} ops" if o.count != 1 else f": {o.first.name}"
+            lines = [what,
                      f"shape {out_shape_text(o)}"]
             dtype = self.dtypes.get(id(lead))
             if dtype:
@@ -411,6 +415,30 @@ class _Builder:
                          else Edge(rid, hub_id, "ref"))
         if self.opts.group_by_scope:
             edges.extend(_order_edges(edges, self.unit_of, self.summary_first))
+            if self.opts.readable:
+                self._wrap_rows()
+
+    def _wrap_rows(self) -> None:
+        """Each layer of a recurrent stack in its own row: the edges from one layer into
+        the next (``lstm/l0`` -> ``lstm/l1``) take no part in ranking, so the next
+        layer's steps start again at the left instead of after all of this layer's."""
+        rows = sorted({seq.rsplit("/", 1)[0] for s in self.steps if s is not None
+                       for seq in (s[1],) if "/" in seq}, key=len, reverse=True)
+        if len(rows) < 2:
+            return
+
+        def row_of(nid: str) -> str | None:
+            path = self.nodes[nid].cluster
+            for row in rows:
+                if path == row or path.startswith(row + "/"):
+                    return row
+            return None
+
+        for e in self.edges:
+            if e.kind in ("data", "ref"):
+                a, b = row_of(e.tail), row_of(e.head)
+                if a is not None and b is not None and a != b:
+                    e.loose = True
 
     # ------------------------------------------------------------ 6. colours
     def colour_pass(self) -> None:
@@ -426,6 +454,32 @@ class _Builder:
                                         + norm_colour(known[-1], self.norm_range))
 
     # ------------------------------------------------------------ 7. clusters
+    def _split_calls(self) -> None:
+        """One cluster per call: a scope entered twice (``drop (Dropout)`` before and
+        after the LSTM) holds two unconnected groups of nodes; the second and later get
+        a cluster of their own instead of one box stretched over the whole picture."""
+        by_path: dict[str, list[str]] = {}
+        for nid, node in self.nodes.items():
+            if node.cluster and node.cluster != PARAMS_CLUSTER:
+                by_path.setdefault(node.cluster, []).append(nid)
+        parents = {p.rsplit("/", 1)[0] for p in by_path if "/" in p}
+        for path, members in by_path.items():
+            if path in parents or step_of(path) is not None or len(members) < 2:
+                continue
+            inside = set(members)
+            link = {nid: nid for nid in members}
+
+            for e in self.edges:
+                if e.tail in inside and e.head in inside:
+                    a, b = _find(link, e.tail), _find(link, e.head)
+                    if a != b:
+                        link[max(a, b, key=id_key)] = min(a, b, key=id_key)
+            heads = sorted({_find(link, m) for m in members}, key=id_key)
+            for k, head in enumerate(heads[1:], start=1):
+                for m in members:
+                    if _find(link, m) == head:
+                        self.nodes[m].cluster = f"{path}{CALL_MARK}{k}"
+
     def cluster_pass(self) -> None:
         nodes, clusters = self.nodes, self.clusters
         if not self.opts.group_by_scope:
@@ -442,6 +496,7 @@ class _Builder:
                 if node.kind == "ref":
                     node.cluster = ""
             return
+        self._split_calls()
         for nid, node in nodes.items():
             path = node.cluster
             if not path:
@@ -456,6 +511,14 @@ class _Builder:
         for cl in clusters.values():
             cl.children.sort(key=lambda p: child_key(clusters[p], clusters))
         self.top.sort(key=lambda p: child_key(clusters[p], clusters))
+
+
+def _find(link: dict[str, str], x: str) -> str:
+    """The representative of ``x`` in the union-find forest ``link``."""
+    while link[x] != x:
+        link[x] = link[link[x]]
+        x = link[x]
+    return x
 
 
 def _runs(flags: list[bool]) -> list[list[int]]:

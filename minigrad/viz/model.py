@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 PARAMS_CLUSTER = "\x00parameters"  # cannot collide with a name_scope path (those have no NUL)
 
+# Appended to a cluster path (with a number) for the second and later calls of one scope.
+CALL_MARK = "\x01"
+
 # A scope component naming a time step: "t3", "step3", "step_3".
 _STEP = re.compile(r"^(?:t|step_?)(\d+)$")
 
@@ -48,6 +51,7 @@ class Edge:
     head: str
     kind: str = "data"
     back: bool = False  # drawn head -> tail with the arrow reversed (reverse-time sequences)
+    loose: bool = False  # no say in the layout: the next layer starts a new row
 
 
 @dataclass
@@ -138,7 +142,8 @@ def ensure_cluster(clusters: dict[str, Cluster], top: list[str], path: str) -> N
         if sub in clusters:
             continue
         m = _STEP.match(parts[k - 1])
-        clusters[sub] = Cluster(sub, parts[k - 1], int(m.group(1)) if m else None)
+        label = parts[k - 1].split(CALL_MARK)[0]
+        clusters[sub] = Cluster(sub, label, int(m.group(1)) if m else None)
         if k == 1:
             top.append(sub)
         else:

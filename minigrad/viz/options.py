@@ -16,7 +16,7 @@ DEFAULT_MAX_NODES = 2000
 # summed over all sequences (layers and directions lie side by side in time), ...
 READABLE_STEPS = 12
 # ... and at most this many nodes at the op level; above it the module level is drawn.
-READABLE_NODES = 400
+READABLE_NODES = 150
 RANKDIRS = ("LR", "RL", "TB", "BT")
 DETAILS = ("auto", "ops", "modules")
 
