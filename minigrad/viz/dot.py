@@ -95,6 +95,8 @@ def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotPa
     opts = GraphOptions() if opts is None else opts
     body: list[str] = []
     counter = [0]
+    # top to bottom only: left to right, recurrent edges arrive from the left, past no note
+    beside = _notes_beside_their_op(model) if opts.rankdir in ("TB", "BT") else {}
 
     def node_line(nid: str, indent: str) -> str:
         node = model.nodes[nid]
@@ -138,6 +140,8 @@ def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotPa
             emit_cluster(child, depth + 1)
         for nid in cl.nodes:
             body.append(node_line(nid, inner))
+            if nid in beside:
+                body.append(f"{inner}{{rank=same; {nid}; {beside[nid]};}}")
         body.append(f"{indent}}}")
 
     for path in model.top:
@@ -155,6 +159,30 @@ def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotPa
     body.append("  " + _legend(model))
     graph_attr = dict(GRAPH_ATTR, rankdir=opts.rankdir)
     return DotParts(graph_attr, dict(NODE_ATTR), dict(EDGE_ATTR), body)
+
+
+def _notes_beside_their_op(model: GraphModel) -> dict[str, str]:
+    """Reference notes to draw on the rank of the one op they feed (in their cluster).
+
+    Top to bottom, a note above an op that a recurrent edge enters from the step before
+    sits in that edge's path, so the red edge seemed to feed the note; beside the op it
+    cannot.
+    """
+    heads: dict[str, set[str]] = {}
+    recurrent_heads = set()
+    for e in model.edges:
+        if e.kind == "data" and model.nodes[e.tail].kind == "ref":
+            heads.setdefault(e.tail, set()).add(e.head)
+        elif e.kind == "recurrent":
+            recurrent_heads.add(e.head)
+    out = {}
+    for rid, targets in heads.items():
+        if len(targets) == 1:
+            (head,) = targets
+            # only where a recurrent edge arrives (elsewhere dot may fail to route)
+            if head in recurrent_heads and model.nodes[head].cluster == model.nodes[rid].cluster:
+                out[rid] = head
+    return out
 
 
 def _legend(model: GraphModel) -> str:

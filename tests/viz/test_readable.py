@@ -179,3 +179,25 @@ def test_unknown_options_are_refused_naming_the_function() -> None:
         mg.viz.to_dot(loss, params, max_node=3)
     with pytest.raises(ValueError, match=r"build_graph: detail must be one of auto, ops"):
         mg.viz.build_graph(loss, params, detail="layers")
+
+
+@requires_dot
+def test_a_note_sits_beside_the_op_it_feeds_so_recurrent_edges_cannot_cross_it() -> None:
+    import json
+
+    loss, params = lstm_loss(3)
+    text = mg.viz.to_dot(loss, params, rankdir="TB")
+    layout = json.loads(subprocess.run(["dot", "-Tjson"], input=text.encode(),
+                                       capture_output=True, check=True).stdout)
+    objects = layout["objects"]
+    by_gvid = {o["_gvid"]: o for o in objects if "pos" in o}
+    beside = []
+    for edge in layout.get("edges", []):
+        tail, head = by_gvid.get(edge["tail"]), by_gvid.get(edge["head"])
+        if tail is None or head is None or "Transpose(weight_hh" not in tail.get("label", ""):
+            continue
+        assert head.get("label", "").startswith("MatMul")  # the note feeds the step's MatMul
+        beside.append(tail["pos"].split(",")[1] == head["pos"].split(",")[1])
+    # steps 1 and 2 take h from the step before: their note is on the MatMul's rank
+    # (step 0 starts from zeros, no red edge arrives there)
+    assert sorted(beside) == [False, True, True]
