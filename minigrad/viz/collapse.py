@@ -85,6 +85,11 @@ def collapse(walk: Walk, unit: Callable[[str], tuple[str, str, str] | None]) -> 
     objs = walk.objs
     units: list[tuple[str, str, str] | None] = [
         unit(o.scope) if isinstance(o, Function) else None for o in objs]
+    # a module whose calls hold other module calls is drawn inside its own cluster,
+    # beside them (a Transformer layer: its residual adds next to its sublayers)
+    drawn = {u[1] for u in units if u is not None}
+    units = [u if u is None or u[1] == u[0] or not _holds(u[0], drawn) else (u[0], u[0], u[2])
+             for u in units]
     parent = list(range(len(objs)))
 
     def find(i: int) -> int:
@@ -124,6 +129,10 @@ def collapse(walk: Walk, unit: Callable[[str], tuple[str, str, str] | None]) -> 
             seen.add(key)
             out.edges.append(key)
     return out
+
+
+def _holds(path: str, scopes: set[str]) -> bool:
+    return any(s == path or s.startswith(path + "/") for s in scopes)
 
 
 def group_label(group: Any, show_shapes: bool, shape: str) -> list[str]:

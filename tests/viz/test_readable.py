@@ -201,3 +201,35 @@ def test_a_note_sits_beside_the_op_it_feeds_so_recurrent_edges_cannot_cross_it()
     # steps 1 and 2 take h from the step before: their note is on the MatMul's rank
     # (step 0 starts from zeros, no red edge arrives there)
     assert sorted(beside) == [False, True, True]
+
+
+def test_nested_modules_give_one_cluster_per_layer_with_its_sublayers_inside() -> None:
+    class Layer(mg.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear1 = mg.nn.Linear(4, 4)
+            self.norm = mg.nn.LayerNorm(4)
+
+        def forward(self, x: mg.Tensor) -> mg.Tensor:
+            return self.norm(x + self.linear1(x).tanh())
+
+    class Encoder(mg.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = mg.nn.ModuleList([Layer(), Layer()])
+
+        def forward(self, x: mg.Tensor) -> mg.Tensor:
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    mg.manual_seed(0)
+    loss = Encoder()(mg.randn(3, 4)).sum()
+    model = mg.viz.build_graph(loss, detail="modules")
+    for k in (0, 1):
+        inside = {model.nodes[n].lines[0] for n in model.clusters[f"layers.{k} (Layer)"].nodes}
+        # the sublayers, and the layer's own residual add beside them
+        assert inside == {"linear1 (Linear)", "norm (LayerNorm)", f"layers.{k} (Layer)"}
+    ops = mg.viz.build_graph(loss, detail="ops")
+    assert "layers.0 (Layer)/norm (LayerNorm)" in ops.clusters
+    assert "layer_norm" in {n.lines[0] for n in ops.nodes.values()}
