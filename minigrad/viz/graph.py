@@ -88,11 +88,13 @@ def model_of(
         norms = _norms(root, full)
     detail = "ops" if opts.detail == "auto" else opts.detail
     model = _build(root, params, opts, full, norms, detail)
+    n_ops = sum(isinstance(o, Function) for o in full.objs)
     if opts.detail == "auto" and opts.readable and len(model.nodes) > READABLE_NODES:
         ops_nodes = len(model.nodes)
         model = _build(root, params, opts, full, norms, "modules")
         model.notes.insert(0, f"module level: the op level would draw {ops_nodes} nodes "
                               f"(more than {READABLE_NODES}); pass detail='ops' for it")
+    model.n_ops = n_ops  # every recorded op, however they are drawn
     return model
 
 
