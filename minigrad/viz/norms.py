@@ -8,7 +8,7 @@ from typing import Any
 
 from ..autograd.engine import run_backward
 from ..autograd.function import Function
-from ..backend import array_context, xp_of
+from ..backend import array_context, to_device, xp_of
 from ..tensor import Tensor
 from .collapse import Group
 from .model import order_key
@@ -61,15 +61,13 @@ def grad_norms(
         for pos, out_idx in outs:
             wanted.setdefault(id(walk.objs[pos]), []).append((step, out_idx))
     sq: dict[str, float] = dict.fromkeys(states, 0.0)
+    # squared norms stay on the device until the end: one transfer, not one per op
+    seen: list[tuple[int, list[Any]]] = []
 
     def observer(fn: Function, grads: list) -> None:
-        squares = [None if g is None else float((g.data.astype("float64") ** 2).sum())
-                   for g in grads]
-        for step, out_idx in wanted.get(id(fn), ()):
-            if squares[out_idx] is not None:
-                sq[step] += squares[out_idx]
-        if per_op is not None:
-            per_op[id(fn)] = math.sqrt(sum(v for v in squares if v is not None))
+        if per_op is not None or id(fn) in wanted:
+            seen.append((id(fn), [None if g is None else (g.data.astype("float64") ** 2).sum()
+                                  for g in grads]))
 
     retained: list[tuple[Tensor, Any]] = []
     for obj in walk.objs:
@@ -86,4 +84,13 @@ def grad_norms(
     finally:
         for t, g in retained:
             t.grad = g
+    scalars = [v for _, squares in seen for v in squares if v is not None]
+    host = iter(to_device(xp_of(scalars[0]).stack(scalars), "cpu").tolist() if scalars else ())
+    for key, squares in seen:
+        values = [None if v is None else next(host) for v in squares]
+        for step, out_idx in wanted.get(key, ()):
+            if values[out_idx] is not None:
+                sq[step] += values[out_idx]
+        if per_op is not None:
+            per_op[key] = math.sqrt(sum(v for v in values if v is not None))
     return {s: math.sqrt(v) for s, v in sq.items()}

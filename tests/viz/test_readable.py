@@ -238,3 +238,16 @@ def test_nested_modules_give_one_cluster_per_layer_with_its_sublayers_inside() -
     ops = mg.viz.build_graph(loss, detail="ops")
     assert "layers.0 (Layer)/norm (LayerNorm)" in ops.clusters
     assert "layer_norm" in {n.lines[0] for n in ops.nodes.values()}
+
+
+def test_gradient_norms_and_tooltips_on_every_device(device: str) -> None:
+    mg.manual_seed(0)
+    lstm = mg.nn.LSTM(2, 3).to(device)
+    out, _ = lstm(mg.randn(4, 1, 2, device=device))
+    loss = out.sum()
+    model = mg.viz.build_graph(loss, dict(lstm.named_parameters()), show_grad_norms=True)
+    norms = [model.step_norms[f"lstm/l0/fwd/t{t}"] for t in range(4)]
+    assert all(v > 0 for v in norms)
+    loss.backward(retain_graph=True)
+    tips = [n.tooltip for n in model.nodes.values() if n.is_root]
+    assert tips and "|grad| 1.000e+00" in tips[0] and "dtype float32" in tips[0]
