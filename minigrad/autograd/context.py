@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _State(threading.local):
@@ -82,3 +86,20 @@ def detect_anomaly() -> Iterator[None]:
         yield
     finally:
         state.anomaly = previous
+
+
+COMPOSITE_SUFFIX = "()"
+
+
+def composite(fn: F) -> F:
+    """Mark ``fn`` as a composite function: the ops it records sit in the scope
+    ``fn.__name__ + "()"`` (``"cross_entropy()"``), so a picture can draw each call as
+    one node and expand it on request. How ``fn`` computes is unchanged."""
+    scope = fn.__name__ + COMPOSITE_SUFFIX
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with name_scope(scope):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

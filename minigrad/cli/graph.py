@@ -15,7 +15,7 @@ import time
 
 import minigrad as mg
 from minigrad.tensor import Tensor
-from minigrad.viz.graph import DEFAULT_MAX_NODES
+from minigrad.viz.options import DETAILS
 from minigrad.viz.render import FORMATS, write_dot_text
 
 CELLS = ("rnn", "lstm", "gru", "attention")
@@ -68,9 +68,13 @@ def graph_command(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=3, help="hidden size (default 3)")
     parser.add_argument("--grad-norms", action="store_true",
                         help="colour each step by the gradient norm reaching its state")
-    parser.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
-                        help=f"fold middle steps above this many nodes "
-                             f"(default {DEFAULT_MAX_NODES})")
+    parser.add_argument("--max-nodes", type=int, default=None,
+                        help="fold middle steps above this many nodes (default: chosen "
+                             "from the graph so that the picture is readable)")
+    parser.add_argument("--detail", choices=DETAILS, default="auto",
+                        help="ops, modules, or auto (default: ops for small graphs)")
+    parser.add_argument("--focus-step", type=int, default=None,
+                        help="a time step always drawn in full")
     parser.add_argument("--seed", type=int, default=0, help="parameter seed (default 0)")
     parser.add_argument("-o", "--output", required=True,
                         help="output file: .svg, .png, .pdf or .dot")
@@ -84,7 +88,8 @@ def graph_command(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     loss, params = build_example(args.cell, args.steps, args.hidden, seed=args.seed)
     text = mg.viz.to_dot(loss, params, show_grad_norms=args.grad_norms,
-                         max_nodes=args.max_nodes)
+                         max_nodes=args.max_nodes, detail=args.detail,
+                         focus_step=args.focus_step)
     try:
         path = write_dot_text(text, args.output)
     except RuntimeError as exc:

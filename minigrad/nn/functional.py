@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, ops
+from ..autograd.context import composite
 from ..tensor import Tensor
 
 
@@ -44,11 +45,13 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     return ops.softmax(x, dim)
 
 
+@composite
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """Log-softmax along ``dim`` (stable)."""
     return ops.log_softmax(x, dim)
 
 
+@composite
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
     (inverted dropout); the identity when not ``training`` or ``p == 0``."""
@@ -215,6 +218,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
         return _reduce(terms, reduction, wsum.sum())
 
 
+@composite
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross entropy between logits ``input`` and ``target`` (PyTorch's semantics).
@@ -364,6 +368,7 @@ def _embedding(idx: Any, weight: Tensor, padding_idx: int | None) -> Tensor:
     return ops.where(mask, out.detach(), out)
 
 
+@composite
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims of ``input (*, *normalized_shape)``:
@@ -460,6 +465,7 @@ def attention(
     return probs @ value, probs
 
 
+@composite
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
@@ -9,6 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import backend
+from ..autograd.context import name_scope
 from ..autograd.function import OpError
 from ..tensor import Tensor, _is_dtype_name, _to_array
 
@@ -78,6 +80,7 @@ class Module:
         for store in (self._parameters, self._modules, self._buffers):
             if store is not keep:
                 store.pop(name, None)
+        self.__dict__.pop("_scope_paths", None)  # module scope names, rebuilt on call
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -116,6 +119,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` (or None) as the child ``name``."""
+        self.__dict__.pop("_scope_paths", None)
         self._modules[name] = module
 
     # ------------------------------------------------------------ traversal
@@ -295,6 +299,21 @@ class Module:
         raise TypeError(f"{type(self).__name__} has no forward(); subclasses must define it")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward``. Called from inside another module's ``forward``, the ops it
+        records sit in the scope ``"<attribute path> (<class>)"`` (``"rnn (LSTM)"``),
+        so pictures of the graph read like the model; the outermost call opens none."""
+        calls = _calls.stack
+        scope = _scope_name(calls[-1], self) if calls else None
+        calls.append(self)
+        try:
+            if scope is None:
+                return self._forward_on_device(args, kwargs)
+            with name_scope(scope):
+                return self._forward_on_device(args, kwargs)
+        finally:
+            calls.pop()
+
+    def _forward_on_device(self, args: tuple, kwargs: dict) -> Any:
         for a in args:  # CuPy works on its current device: make it the input's
             if isinstance(a, Tensor):
                 if not isinstance(a.data, np.ndarray):
@@ -313,6 +332,33 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _Calls(threading.local):
+    """The modules whose ``forward`` is running on this thread, outermost first."""
+
+    def __init__(self) -> None:
+        self.stack: list[Module] = []
+
+
+_calls = _Calls()
+
+
+def _scope_name(caller: Module, module: Module) -> str:
+    """``"<path> (<Class>)"``: ``module``'s attribute path inside ``caller``
+    (``"layers.0"``), or its class alone when ``caller`` does not hold it."""
+    cls = type(module).__name__
+    for _ in range(2):  # a miss rebuilds the cache once (a module added since)
+        paths = caller.__dict__.get("_scope_paths")
+        if paths is None:
+            paths = {id(m): p for p, m in caller.named_modules() if m is not caller}
+            object.__setattr__(caller, "_scope_paths", paths)
+        path = paths.get(id(module))
+        if path is not None:
+            return f"{path.replace('/', '.')} ({cls})" if path else cls
+        caller.__dict__.pop("_scope_paths", None)
+    paths[id(module)] = ""  # not held by caller: named by its class from now on
+    return cls
 
 
 def _checked_value(owner: str, key: str, value: Any, target: Tensor) -> Any:

@@ -101,23 +101,17 @@ class TransformerEncoderLayer(Module):
         src_mask = _causal_if_asked(src_mask, is_causal, src, self.batch_first)
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self._norm(self.norm1, "norm1", x), src_mask, src_key_padding_mask)
-            x = x + self._ff_block(self._norm(self.norm2, "norm2", x))
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask)
+            x = x + self._ff_block(self.norm2(x))
         else:
-            x = self._norm(self.norm1, "norm1", x + self._sa_block(x, src_mask, src_key_padding_mask))
-            x = self._norm(self.norm2, "norm2", x + self._ff_block(x))
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask))
+            x = self.norm2(x + self._ff_block(x))
         return x
 
-    @staticmethod
-    def _norm(norm: LayerNorm, scope: str, x: Tensor) -> Tensor:
-        with name_scope(scope):
-            return norm(x)
-
     def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
-        with name_scope("self_attn"):
-            out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                 need_weights=False)[0]
-            return self.dropout1(out)
+        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                             need_weights=False)[0]
+        return self.dropout1(out)
 
     def _ff_block(self, x: Tensor) -> Tensor:
         with name_scope("feed_forward"):
@@ -168,31 +162,27 @@ class TransformerDecoderLayer(Module):
         if memory_is_causal and memory_mask is None:
             raise ValueError("TransformerDecoderLayer: memory_is_causal=True needs memory_mask "
                              "(the causal shape depends on both lengths)")
-        norm = TransformerEncoderLayer._norm
         x = tgt
         if self.norm_first:
-            x = x + self._sa_block(norm(self.norm1, "norm1", x), tgt_mask, tgt_key_padding_mask)
-            x = x + self._mha_block(norm(self.norm2, "norm2", x), memory, memory_mask,
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask,
                                     memory_key_padding_mask)
-            x = x + self._ff_block(norm(self.norm3, "norm3", x))
+            x = x + self._ff_block(self.norm3(x))
         else:
-            x = norm(self.norm1, "norm1", x + self._sa_block(x, tgt_mask, tgt_key_padding_mask))
-            x = norm(self.norm2, "norm2",
-                     x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask))
-            x = norm(self.norm3, "norm3", x + self._ff_block(x))
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask))
+            x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask))
+            x = self.norm3(x + self._ff_block(x))
         return x
 
     def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
-        with name_scope("self_attn"):
-            out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                                 need_weights=False)[0]
-            return self.dropout1(out)
+        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                             need_weights=False)[0]
+        return self.dropout1(out)
 
     def _mha_block(self, x: Tensor, memory: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
-        with name_scope("cross_attn"):
-            out = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
-                                      key_padding_mask=key_padding_mask, need_weights=False)[0]
-            return self.dropout2(out)
+        out = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
+                                  key_padding_mask=key_padding_mask, need_weights=False)[0]
+        return self.dropout2(out)
 
     def _ff_block(self, x: Tensor) -> Tensor:
         with name_scope("feed_forward"):
@@ -225,12 +215,10 @@ class TransformerEncoder(Module):
         batch_first = getattr(self.layers[0], "batch_first", False)
         mask = _causal_if_asked(mask, is_causal, src, batch_first)
         x = src
-        for i, layer in enumerate(self.layers):
-            with name_scope(f"layers.{i}"):
-                x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
         if self.norm is not None:
-            with name_scope("norm"):
-                x = self.norm(x)
+            x = self.norm(x)
         return x
 
 
@@ -253,15 +241,13 @@ class TransformerDecoder(Module):
         batch_first = getattr(self.layers[0], "batch_first", False)
         tgt_mask = _causal_if_asked(tgt_mask, tgt_is_causal, tgt, batch_first)
         x = tgt
-        for i, layer in enumerate(self.layers):
-            with name_scope(f"layers.{i}"):
-                x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                          tgt_key_padding_mask=tgt_key_padding_mask,
-                          memory_key_padding_mask=memory_key_padding_mask,
-                          memory_is_causal=memory_is_causal)
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      memory_is_causal=memory_is_causal)
         if self.norm is not None:
-            with name_scope("norm"):
-                x = self.norm(x)
+            x = self.norm(x)
         return x
 
 
@@ -321,14 +307,12 @@ class Transformer(Module):
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
             raise ValueError(f"Transformer: the feature size of src {src.shape} and tgt "
                              f"{tgt.shape} must equal d_model={self.d_model}")
-        with name_scope("encoder"):
-            memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
-                                  is_causal=src_is_causal)
-        with name_scope("decoder"):
-            return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                                tgt_key_padding_mask=tgt_key_padding_mask,
-                                memory_key_padding_mask=memory_key_padding_mask,
-                                tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
 
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:

@@ -6,9 +6,17 @@
 
 from .dot import to_dot
 from .graph import GraphModel, build_graph
-from .render import GraphvizMissingWarning, draw_graph, render_to_file
+from .options import GraphOptions
+from .render import (
+    GraphTooLargeWarning,
+    GraphvizMissingWarning,
+    Picture,
+    draw_graph,
+    render_to_file,
+    show,
+)
 
 __all__ = [
-    "GraphModel", "GraphvizMissingWarning", "build_graph", "draw_graph", "render_to_file",
-    "to_dot",
+    "GraphModel", "GraphOptions", "GraphTooLargeWarning", "GraphvizMissingWarning", "Picture",
+    "build_graph", "draw_graph", "render_to_file", "show", "to_dot",
 ]

@@ -6,17 +6,16 @@ use :func:`minigrad.viz.draw_graph`. The same graph always gives byte-identical 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..tensor import Tensor
-from .graph import (
-    PARAMS_CLUSTER,
-    ZERO_COLOUR,
-    GraphModel,
-    build_graph,
-    colormap,
-)
+from .colours import ZERO_COLOUR, colormap
+from .graph import model_of
+from .model import PARAMS_CLUSTER, GraphModel
+from .options import GraphOptions
 
 FONT = "Helvetica"
 GRAPH_ATTR = {"fontname": FONT, "fontsize": "11", "nodesep": "0.12", "ranksep": "0.22",
@@ -65,12 +64,6 @@ def quote(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def html_escape(text: str) -> str:
-    """``text`` for a Graphviz HTML-like label."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
-
-
 def _label(lines: list[str]) -> str:
     return quote("\n".join(lines))
 
@@ -85,18 +78,33 @@ class DotParts:
     body: list[str]
 
 
-def model_to_parts(model: GraphModel, rankdir: str = "LR") -> DotParts:
-    """The DOT statements that draw ``model`` (shared by ``to_dot`` and ``draw_graph``)."""
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"rankdir must be one of LR, RL, TB, BT, got {rankdir!r}")
+def dot_parts(
+    root: Tensor, params: Mapping[str, Tensor] | None, options: Mapping[str, Any], caller: str
+) -> DotParts:
+    """The one path from a root to DOT statements, shared by every writer.
+
+    ``options`` are :class:`~minigrad.viz.options.GraphOptions` keywords; ``caller``
+    (the function the user called) is named in refusals.
+    """
+    opts = GraphOptions.from_keywords(caller, options)
+    return model_to_parts(model_of(root, params, opts, caller), opts)
+
+
+def model_to_parts(model: GraphModel, opts: GraphOptions | None = None) -> DotParts:
+    """The DOT statements that draw ``model`` with ``opts`` (default options)."""
+    opts = GraphOptions() if opts is None else opts
     body: list[str] = []
     counter = [0]
+    # top to bottom only: left to right, recurrent edges arrive from the left, past no note
+    beside = _notes_beside_their_op(model) if opts.rankdir in ("TB", "BT") else {}
 
     def node_line(nid: str, indent: str) -> str:
         node = model.nodes[nid]
         lines = list(node.lines)
         kind = f"{node.kind} root" if node.is_root else node.kind
         attrs = [f"label={_label(lines)}", f'class="{kind}"']
+        if node.tooltip:
+            attrs.append(f"tooltip={_label(node.tooltip.splitlines())}")
         style = _ROOT_STYLE if node.is_root else _NODE_STYLE[node.kind]
         if style:
             attrs.append(style)
@@ -132,6 +140,8 @@ def model_to_parts(model: GraphModel, rankdir: str = "LR") -> DotParts:
             emit_cluster(child, depth + 1)
         for nid in cl.nodes:
             body.append(node_line(nid, inner))
+            if nid in beside:
+                body.append(f"{inner}{{rank=same; {nid}; {beside[nid]};}}")
         body.append(f"{indent}}}")
 
     for path in model.top:
@@ -140,13 +150,39 @@ def model_to_parts(model: GraphModel, rankdir: str = "LR") -> DotParts:
         body.append(node_line(nid, "  "))
     for e in model.edges:
         style = _EDGE_STYLE[e.kind]
+        if e.loose:
+            style = f"{style}, constraint=false" if style else "constraint=false"
         if e.back:
             body.append(f"  {e.head} -> {e.tail} [dir=back, {style}];")
         else:
             body.append(f"  {e.tail} -> {e.head}" + (f" [{style}];" if style else ";"))
     body.append("  " + _legend(model))
-    graph_attr = dict(GRAPH_ATTR, rankdir=rankdir)
+    graph_attr = dict(GRAPH_ATTR, rankdir=opts.rankdir)
     return DotParts(graph_attr, dict(NODE_ATTR), dict(EDGE_ATTR), body)
+
+
+def _notes_beside_their_op(model: GraphModel) -> dict[str, str]:
+    """Reference notes to draw on the rank of the one op they feed (in their cluster).
+
+    Top to bottom, a note above an op that a recurrent edge enters from the step before
+    sits in that edge's path, so the red edge seemed to feed the note; beside the op it
+    cannot.
+    """
+    heads: dict[str, set[str]] = {}
+    recurrent_heads = set()
+    for e in model.edges:
+        if e.kind == "data" and model.nodes[e.tail].kind == "ref":
+            heads.setdefault(e.tail, set()).add(e.head)
+        elif e.kind == "recurrent":
+            recurrent_heads.add(e.head)
+    out = {}
+    for rid, targets in heads.items():
+        if len(targets) == 1:
+            (head,) = targets
+            # only where a recurrent edge arrives (elsewhere dot may fail to route)
+            if head in recurrent_heads and model.nodes[head].cluster == model.nodes[rid].cluster:
+                out[rid] = head
+    return out
 
 
 def _legend(model: GraphModel) -> str:
@@ -168,11 +204,13 @@ def _legend(model: GraphModel) -> str:
     if model.hidden_nodes:
         rows.append(f'<TR><TD COLSPAN="2">{model.hidden_nodes} ops not drawn '
                     "(max_nodes)</TD></TR>")
+    for note in model.notes:
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">{html.escape(note)}</TD></TR>')
     if model.norm_range is not None:
         lo, hi = int(model.norm_range[0]), int(model.norm_range[1])
         n = hi - lo
         rows.append(f'<TR><TD COLSPAN="2">|gradient| reaching each step\'s state '
-                    f"({html_escape('log scale')})</TD></TR>")
+                    f"({html.escape('log scale')})</TD></TR>")
         cells = []
         for k in range(n + 1):
             x = k / n
@@ -203,29 +241,14 @@ def parts_to_text(parts: DotParts) -> str:
     return "\n".join(head + parts.body + ["}"]) + "\n"
 
 
-def to_dot(
-    root: Tensor,
-    params: Mapping[str, Tensor] | None = None,
-    group_by_scope: bool = True,
-    show_shapes: bool = True,
-    show_grad_norms: bool = False,
-    max_nodes: int | None = None,
-    rankdir: str = "LR",
-    keep_steps: int = 3,
-    grad_norm_range: tuple[float, float] | None = None,
-) -> str:
+def to_dot(root: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> str:
     """DOT source of the graph that produced ``root``; no Graphviz binary needed.
 
     ``params``: name -> Tensor (e.g. ``dict(model.named_parameters())``), matched by
-    identity, labels the leaves. ``group_by_scope`` draws one cluster per
-    ``name_scope`` level (one per time step, in time order). ``show_shapes`` adds each
-    op's output shape. ``show_grad_norms`` (the graph must still be alive: draw before
-    ``backward()`` or after ``backward(retain_graph=True)``) colours each step by the
-    norm of the gradient reaching its hidden state, on a log scale. ``max_nodes``
-    (default 2000) bounds the drawing: the middle steps of longer sequences are folded,
-    keeping the first and last ``keep_steps``. ``rankdir``: Graphviz direction.
-    ``grad_norm_range``: ``(low, high)`` ends of the colour scale, to compare pictures.
+    identity, labels the leaves. ``options`` (keywords) are those of
+    :class:`~minigrad.viz.options.GraphOptions`: ``group_by_scope``, ``show_shapes``,
+    ``show_grad_norms`` (the graph must still be alive: draw before ``backward()`` or
+    after ``backward(retain_graph=True)``), ``max_nodes``, ``keep_steps``, ``rankdir``,
+    ``grad_norm_range``.
     """
-    model = build_graph(root, params, group_by_scope, show_shapes, show_grad_norms,
-                        max_nodes, keep_steps, grad_norm_range)
-    return parts_to_text(model_to_parts(model, rankdir))
+    return parts_to_text(dot_parts(root, params, options, "to_dot"))

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..tensor import Tensor
-from .dot import model_to_parts, parts_to_text
-from .graph import build_graph
+from .dot import dot_parts, parts_to_text
 
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = (
@@ -26,6 +25,14 @@ INSTALL_HINT = (
     "Ubuntu), `brew install graphviz` (macOS), `conda install graphviz`, or "
     "https://graphviz.org/download/ ; or paste the .dot file into an online viewer."
 )
+
+
+BITMAP_DPI = 96  # Graphviz's default for PNG
+BITMAP_LIMIT_PX = 32767  # cairo's largest bitmap side
+
+
+class GraphTooLargeWarning(UserWarning):
+    """A bitmap would exceed Graphviz's size limit: it was drawn at a lower resolution."""
 
 
 class GraphvizMissingWarning(UserWarning):
@@ -37,17 +44,7 @@ def dot_binary() -> str | None:
     return shutil.which("dot")
 
 
-def draw_graph(
-    root: Tensor,
-    params: Mapping[str, Tensor] | None = None,
-    group_by_scope: bool = True,
-    show_shapes: bool = True,
-    show_grad_norms: bool = False,
-    max_nodes: int | None = None,
-    rankdir: str = "LR",
-    keep_steps: int = 3,
-    grad_norm_range: tuple[float, float] | None = None,
-) -> Any:
+def draw_graph(root: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> Any:
     """The graph of ``root`` as a ``graphviz.Digraph``; options as in :func:`to_dot`.
 
     Call ``.render(path, format="svg")`` on the result, or show it in a notebook.
@@ -62,9 +59,7 @@ def draw_graph(
             "draw_graph needs the graphviz Python package: pip install graphviz "
             "(or pip install 'minigrad[viz]'); mg.viz.to_dot works without it"
         ) from exc
-    model = build_graph(root, params, group_by_scope, show_shapes, show_grad_norms,
-                        max_nodes, keep_steps, grad_norm_range)
-    parts = model_to_parts(model, rankdir)
+    parts = dot_parts(root, params, options, "draw_graph")
     g = graphviz.Digraph(
         name="minigrad",
         graph_attr=parts.graph_attr,
@@ -78,16 +73,7 @@ def draw_graph(
 
 
 def render_to_file(
-    root: Tensor,
-    path: str | Path,
-    params: Mapping[str, Tensor] | None = None,
-    group_by_scope: bool = True,
-    show_shapes: bool = True,
-    show_grad_norms: bool = False,
-    max_nodes: int | None = None,
-    rankdir: str = "LR",
-    keep_steps: int = 3,
-    grad_norm_range: tuple[float, float] | None = None,
+    root: Tensor, path: str | Path, params: Mapping[str, Tensor] | None = None, **options: Any
 ) -> Path:
     """Write the graph of ``root`` to ``path``, the format chosen by its extension.
 
@@ -103,9 +89,7 @@ def render_to_file(
             f"render_to_file: cannot tell the format of {str(path)!r}; use one of "
             + ", ".join("." + f for f in FORMATS)
         )
-    model = build_graph(root, params, group_by_scope, show_shapes, show_grad_norms,
-                        max_nodes, keep_steps, grad_norm_range)
-    text = parts_to_text(model_to_parts(model, rankdir))
+    text = parts_to_text(dot_parts(root, params, options, "render_to_file"))
     return write_dot_text(text, path)
 
 
@@ -127,12 +111,73 @@ def write_dot_text(text: str, path: str | Path) -> Path:
                       GraphvizMissingWarning, stacklevel=3)
         fallback.write_text(text, encoding="utf-8")
         return fallback
-    result = subprocess.run(
-        [exe, f"-T{fmt}", "-o", str(path)], input=text.encode("utf-8"),
-        capture_output=True, check=False,
-    )
+    args = []
+    if fmt == "png":
+        args = _fit_bitmap(exe, text, path)
+    _run_dot(exe, [f"-T{fmt}", "-o", str(path), *args], text, f"writing {path}")
+    return path
+
+
+def _run_dot(exe: str, args: list[str], text: str, what: str) -> bytes:
+    result = subprocess.run([exe, *args], input=text.encode("utf-8"), capture_output=True,
+                            check=False)
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip()
-        raise RuntimeError(f"Graphviz dot failed (exit {result.returncode}) writing {path}: "
-                           f"{message}")
-    return path
+        raise RuntimeError(f"Graphviz dot failed (exit {result.returncode}) {what}: {message}")
+    return result.stdout
+
+
+def _fit_bitmap(exe: str, text: str, path: Path) -> list[str]:
+    """``dot`` options that keep a PNG within Graphviz's bitmap limit, with a warning
+    saying what was done; none when it fits. (Past the limit Graphviz shrinks the whole
+    picture silently, labels and all, to a few pixels.)"""
+    plain = _run_dot(exe, ["-Tplain"], text, f"laying out {path}").decode("utf-8", "replace")
+    _, _, width, height = plain.split("\n", 1)[0].split()[:4]
+    longest = max(float(width), float(height)) * BITMAP_DPI  # inches -> pixels
+    if longest <= BITMAP_LIMIT_PX:
+        return []
+    dpi = int(BITMAP_DPI * BITMAP_LIMIT_PX / longest)
+    warnings.warn(
+        f"render_to_file: {path} would be {float(width) * BITMAP_DPI:.0f} x "
+        f"{float(height) * BITMAP_DPI:.0f} px, beyond Graphviz's {BITMAP_LIMIT_PX} px; "
+        f"drawn at {dpi} dpi instead of {BITMAP_DPI} (labels smaller). For a sharper "
+        "picture write .svg, or pass detail='modules' or a smaller keep_steps.",
+        GraphTooLargeWarning, stacklevel=4)
+    return [f"-Gdpi={dpi}"]
+
+
+class Picture:
+    """A graph picture that Jupyter shows inline (``_repr_svg_``,
+    ``_repr_mimebundle_``); ``.source`` is its DOT text, ``.svg()`` runs Graphviz."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def svg(self) -> str:
+        """The picture as SVG text (needs Graphviz's ``dot``)."""
+        exe = dot_binary()
+        if exe is None:
+            raise RuntimeError(f"Picture.svg: {INSTALL_HINT}")
+        return _run_dot(exe, ["-Tsvg"], self.source, "drawing SVG").decode("utf-8")
+
+    def _repr_svg_(self) -> str | None:
+        return self.svg() if dot_binary() is not None else None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        bundle = {"text/plain": f"<minigrad graph picture: {self.source.count(chr(10))} "
+                                "lines of DOT>"}
+        if dot_binary() is not None:
+            bundle["image/svg+xml"] = self.svg()
+        return bundle
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture to ``path`` (format from the extension); see
+        :func:`render_to_file`."""
+        return write_dot_text(self.source, path)
+
+
+def show(root: Tensor, params: Mapping[str, Tensor] | None = None, **options: Any) -> Picture:
+    """The graph of ``root`` as a :class:`Picture`, shown inline by Jupyter (SVG, with
+    tooltips); options as in :func:`~minigrad.viz.to_dot`. Needs no Python package
+    beyond minigrad; Graphviz's ``dot`` draws it."""
+    return Picture(parts_to_text(dot_parts(root, params, options, "show")))

@@ -132,10 +132,11 @@ def test_graph_has_one_scope_per_layer_and_sublayer() -> None:
         seen.add(id(fn))
         scopes.add(fn.scope)
         stack.extend(e[0] for e in fn.next or () if e is not None)
+    subs = ("self_attn (MultiheadAttention)", "feed_forward", "norm1 (LayerNorm)", "norm2 (LayerNorm)")
     for i in (0, 1):
-        for sub in ("self_attn", "feed_forward", "norm1", "norm2"):
-            assert any(s.endswith(f"layers.{i}/{sub}") or f"layers.{i}/{sub}/" in s for s in scopes), \
-                (i, sub, sorted(scopes))
+        layer = f"layers.{i} (TransformerEncoderLayer)"
+        for sub in subs:
+            assert any(f"{layer}/{sub}" in s for s in scopes), (i, sub, sorted(scopes))
 
 
 def test_renderer_draws_one_cluster_per_layer_and_sublayer() -> None:
@@ -146,6 +147,7 @@ def test_renderer_draws_one_cluster_per_layer_and_sublayer() -> None:
     out = enc(mg.randn(5, 2, 8, requires_grad=True))
     dot = mg.viz.to_dot(out.sum(), params=dict(enc.named_parameters()))
     labels = re.findall(r'\s+label="([^"]*)"; labeljust', dot)
-    assert {"layers.0", "layers.1"} <= set(labels)
-    for sub in ("self_attn", "feed_forward", "norm1", "norm2"):
+    assert {"layers.0 (TransformerEncoderLayer)", "layers.1 (TransformerEncoderLayer)"} <= set(labels)
+    for sub in ("self_attn (MultiheadAttention)", "feed_forward", "norm1 (LayerNorm)",
+                "norm2 (LayerNorm)"):
         assert labels.count(sub) == 2, (sub, labels)  # one per layer

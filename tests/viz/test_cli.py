@@ -35,3 +35,18 @@ def test_graph_command_rejects_unknown_extensions(tmp_path) -> None:
 def test_attention_example_names_the_attention_parameters() -> None:
     loss, params = build_example("attention", 2, hidden=4)
     assert "attn.in_proj_weight" in params and loss.shape == ()
+
+
+def test_graph_command_uses_the_library_defaults_and_passes_detail(tmp_path) -> None:
+    import minigrad as mg
+
+    out = tmp_path / "lstm.dot"
+    assert graph_command(["--cell", "lstm", "--steps", "30", "-o", str(out)]) == 0
+    loss, params = build_example("lstm", 30)
+    assert out.read_text() == mg.viz.to_dot(loss, params)  # the same picture as the API's
+    assert "steps folded" in out.read_text()
+    assert graph_command(["--cell", "lstm", "--steps", "30", "--detail", "modules",
+                          "--focus-step", "11", "-o", str(out)]) == 0
+    g = DotGraph(out.read_text())
+    assert 11 in g.step_clusters()
+    assert not any(g.nodes[n]["label"].startswith("Sigmoid") for n in g.nodes)

@@ -16,8 +16,10 @@ from .helpers import DotGraph, lstm_loss, small_tanh_rnn
 def test_small_weight_tanh_rnn_shows_vanishing_gradients_over_30_steps() -> None:
     loss, params = small_tanh_rnn(30, scale=0.2)
     loss.backward(retain_graph=True)
-    model = build_graph(loss, params, show_grad_norms=True)
+    # every step drawn (max_nodes given), so that each has its coloured cluster
+    model = build_graph(loss, params, show_grad_norms=True, max_nodes=2000)
     norms = [model.clusters[f"rnn/t{t}"].norm for t in range(30)]
+    assert norms == [model.step_norms[f"rnn/t{t}"] for t in range(30)]
     assert all(n > 0 for n in norms)
     # the loss reads the last state: the gradient shrinks going back in time
     assert norms[0] < 1e-6 * norms[-1]

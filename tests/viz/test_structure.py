@@ -138,7 +138,8 @@ def test_bidirectional_two_layer_lstm_has_a_cluster_per_direction_and_step() -> 
     mg.manual_seed(1)
     lstm = mg.nn.LSTM(2, 2, num_layers=2, bidirectional=True)
     out, _ = lstm(mg.randn(3, 1, 2))
-    model = build_graph(out.sum(), dict(lstm.named_parameters()))
+    # op level asked for: by default 12 steps of ~20 ops are drawn at the module level
+    model = build_graph(out.sum(), dict(lstm.named_parameters()), detail="ops")
     step_paths = {p for p, c in model.clusters.items() if c.step is not None}
     assert step_paths == {f"lstm/l{k}/{d}/t{t}" for k in (0, 1) for d in ("fwd", "bwd")
                           for t in range(3)}
