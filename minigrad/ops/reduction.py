@@ -10,6 +10,7 @@ from ..autograd.context import state
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._coerce import normalize_axis
+from ._pairwise import sum_leading
 from .broadcast import broadcast_to
 
 
@@ -32,9 +33,17 @@ def _count(shape: tuple[int, ...], axis: Any) -> int:
 
 
 class Sum(Function):
-    """``a.sum(axis, keepdims)``; backward broadcasts the gradient back to ``a``'s shape."""
+    """``a.sum(axis, keepdims)``; backward broadcasts the gradient back to ``a``'s shape.
+
+    A float32 sum over leading axes (a batch, a sequence) is blocked and pairwise, as
+    NumPy already is along the last axis, so its error does not grow with the rows."""
+
     def forward(self, a):
         self.in_shape = a.shape
+        lead = _leading_count(self.axis, a.ndim)
+        if lead:
+            out = sum_leading(a, lead)
+            return out.reshape(_keepdims_shape(a.shape, self.axis)) if self.keepdims else out
         return a.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, g):
@@ -43,6 +52,15 @@ class Sum(Function):
             xp = backend.xp_of(g.data)
             return Tensor._from_array(xp.broadcast_to(g.data.reshape(shape), self.in_shape))
         return broadcast_to(g.reshape(shape), self.in_shape)
+
+
+def _leading_count(axis: Any, ndim: int) -> int:
+    """k when ``axis`` is exactly the leading axes 0..k-1 of fewer than all ``ndim``, else 0."""
+    if axis is None:
+        return 0
+    axes = sorted(axis) if isinstance(axis, tuple) else [axis]
+    k = len(axes)
+    return k if k < ndim and axes == list(range(k)) else 0
 
 
 def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001

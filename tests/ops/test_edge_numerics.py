@@ -97,3 +97,16 @@ def test_relu_passes_the_gradient_at_nan() -> None:
     out, (g,) = grads_of(lambda x: x.relu(), [nan, -1.0, 0.0, 3.0])
     assert np.isnan(out[0])
     np.testing.assert_array_equal(g, [1, 0, 0, 1])
+
+
+@pytest.mark.parametrize("axis", [0, (0, 1)])
+def test_float32_sum_over_leading_axes_keeps_pairwise_accuracy(axis) -> None:
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((4000, 25, 3)) + 1).astype(np.float32)
+    exact = x.astype(np.float64).sum(axis)
+    got = mg.tensor(x).sum(axis).numpy()
+    assert got.dtype == np.float32
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert np.abs(got - exact).max() <= 4 * ulp.max()  # row by row: ~16 ulp here
+    np.testing.assert_array_equal(mg.tensor(x).sum(axis, keepdims=True).numpy().squeeze(),
+                                  got)
