@@ -319,6 +319,13 @@ class Tensor:
                 "corrupt the recorded graph; build a new tensor (mg.where, mg.cat) instead, "
                 "or assign under mg.no_grad()"
             )
+        if isinstance(value, Tensor) and value.requires_grad and state.grad_enabled:
+            raise RuntimeError(
+                f"__setitem__: the value (shape {value.shape}) requires grad, but assigning it "
+                f"into a tensor of shape {self.shape} would drop its gradient; build the new "
+                "tensor with mg.where, mg.cat or mg.stack, or assign value.detach() if no "
+                "gradient should flow"
+            )
         index = ops.unwrap_index(index)
         self.data[index] = value.data if isinstance(value, Tensor) else value
         self._bump_version()

@@ -277,6 +277,8 @@ class Capture:
         self.watches_nodes = bool(self.node_slots)
 
     def leaf(self, leaf: Tensor, g: Tensor) -> None:
+        if id(leaf) in self.leaf_slots and g.data.dtype != leaf.data.dtype:
+            g = g.to_dtype(leaf.data.dtype)  # a gradient has its input's dtype, as in .grad
         for pos in self.leaf_slots.get(id(leaf), ()):
             have = self.results[pos]
             self.results[pos] = g if have is None else have + g

@@ -30,6 +30,7 @@ class Function:
 
     save_inputs = False
     save_output = False
+    view = False  # outputs may alias the first input's memory: they share its version counter
     n_out = 1
     retained = None  # set per instance by Tensor.retain_grad()
 
@@ -75,6 +76,8 @@ class Function:
                 st = None
         else:
             st = None
+        if cls.view:
+            return _share_versions(fn, inputs[0], out, st is not None)
         if type(out) is tuple:
             if st is None:
                 return tuple(_wrap(o, None, 0) for o in out)
@@ -133,7 +136,7 @@ class Function:
             for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
                 now = 0 if t._version is None else t._version[0]
                 if now != v:
-                    self._modified(f"input {i} (shape {t.shape})", v, now)
+                    self._modified(f"input {i} (shape {t.shape}) or a tensor it is a view of", v, now)
         if self.save_output:
             for i, (counter, v) in enumerate(self.out_versions):
                 if counter[0] != v:
@@ -182,6 +185,36 @@ def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
     t._out_idx = index
     t._version = None
     return t
+
+
+def _share_versions(fn: Function, base: Tensor, out: Any, record: bool) -> Any:
+    """Wrap the outputs of a view op (reshape, transpose, slicing, split, broadcast_to):
+    each output that aliases ``base``'s memory shares its in-place version counter, as
+    views do in PyTorch, so changing either later is caught by a graph that saved the
+    other (``W.T`` saved by a matmul, then ``optimizer.step()`` on ``W``)."""
+    outs = out if type(out) is tuple else (out,)
+    if record:
+        fn._record((base,))
+        fn.n_out = len(outs)
+        fn.out_shape = tuple(o.shape for o in outs) if type(out) is tuple else out.shape
+    counter = base._version
+    wrapped = []
+    for i, o in enumerate(outs):
+        t = _wrap(o, fn if record else None, i if record else 0)
+        if _aliases(o, base.data):
+            if counter is None:
+                base._version = counter = [0]
+            t._version = counter
+        wrapped.append(t)
+    return tuple(wrapped) if type(out) is tuple else wrapped[0]
+
+
+def _aliases(view: Any, array: Any) -> bool:
+    """Whether ``view`` may share memory with ``array``: NumPy's bounds check; on CuPy
+    any view counts (conservative: a false alarm raises, it never hides a change)."""
+    if isinstance(view, np.ndarray):
+        return np.may_share_memory(view, array)
+    return getattr(view, "base", None) is not None
 
 
 def _watch(t: Tensor) -> tuple[list[int], int]:

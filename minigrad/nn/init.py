@@ -57,6 +57,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 def _fill(tensor: Tensor, values: object) -> Tensor:
     data = tensor.data
     data[...] = values.astype(data.dtype, copy=False)  # type: ignore[attr-defined]
+    tensor._bump_version()  # a graph that saved the old values must not use these
     return tensor
 
 
@@ -81,6 +82,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``."""
     tensor.data[...] = val
+    tensor._bump_version()
     return tensor
 
 

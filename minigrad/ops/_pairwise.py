@@ -40,4 +40,4 @@ def sum_leading(a: Any, count: int) -> Any:
         if n % 2:
             work[0] += work[n - 1]
         n = half
-    return work[0]
+    return work[0].copy()  # an array of its own, not a view into the work buffer

@@ -12,6 +12,8 @@ from ._pairwise import sum_leading
 
 class BroadcastTo(Function):
     """``a`` broadcast to ``shape``; backward sums the gradient back to ``a``'s shape."""
+
+    view = True
     def forward(self, a):
         self.in_shape = a.shape
         return backend.xp_of(a).broadcast_to(a, self.shape)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.context import state
 from ..autograd.function import Function, grad_formula
 from ..tensor import Tensor
 from ._coerce import as_tensor_like, pair
@@ -53,6 +54,10 @@ def _where(cond: Any, a: Any, b: Any, op: str) -> Tensor:
         raise TypeError(f"{op}: cond must be a bool tensor, got dtype {cond_array.dtype}")
     a, b = pair(a, b)
     check_same_device(op, "cond" if op == "where" else "mask", cond_array, "input", a)
+    if state.grad_enabled and (a.requires_grad or b.requires_grad):
+        # backward reads cond later: keep a copy the caller cannot change in between
+        with backend.array_context(cond_array):
+            cond_array = cond_array.copy()
     return Where.apply(a, b, cond=cond_array, a_shape=a.data.shape, b_shape=b.data.shape)
 
 

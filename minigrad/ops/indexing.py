@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.context import state
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .device import check_same_device
@@ -27,6 +28,8 @@ def _has_int_array(index: Any) -> bool:
 
 class GetItem(Function):
     """``a[index]``; backward scatters the gradient into zeros of ``a``'s shape."""
+
+    view = True
     def forward(self, a):
         self.in_shape = a.shape
         return a[self.index]
@@ -53,7 +56,13 @@ def getitem(a: Tensor, index: Any) -> Tensor:
     for p in parts:  # an index array on another device is a device mix, never a silent copy
         if backend.is_array(p):
             check_same_device("getitem", "the index", p, "the indexed tensor", a)
-    return GetItem.apply(a, index=index, advanced=_has_int_array(index))
+    advanced = _has_int_array(index)
+    if advanced and a.requires_grad and state.grad_enabled:
+        # backward scatters into these positions later: keep copies the caller cannot change
+        with backend.array_context(a.data):
+            copied = tuple(p.copy() if backend.is_array(p) else p for p in parts)
+        index = copied if isinstance(index, tuple) else copied[0]
+    return GetItem.apply(a, index=index, advanced=advanced)
 
 
 class IndexAdd(Function):

@@ -10,10 +10,12 @@ Every in-place op is its out-of-place op followed by a write into the tensor's o
   node as its ``grad_fn``, so gradients flow through the change as in PyTorch.
 
 Each change bumps the tensor's version counter, so a graph that saved the old values
-(as an op's input or output) refuses to backpropagate through them. Views are not
-tracked: a recorded in-place change of a non-leaf whose array is a view into another
-tensor's (``h[0].mul_(2)``) is refused; under ``no_grad`` such a write goes through to
-the other tensor without bumping its version.
+(as an op's input or output) refuses to backpropagate through them. Views made by ops
+(slicing, reshape, transpose, split, broadcast_to) share their base's counter, so a
+change through either is caught. A recorded in-place change of a tensor whose array is a
+view into another's (``h[0].mul_(2)``), or whose operand overlaps it
+(``h.div_(h[0:1])``), is refused: minigrad does not rewrite the base's history as
+PyTorch does. Under ``no_grad`` such writes go through and bump the shared counter.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..tensor import Tensor
 from ._coerce import as_tensor_like
 from .broadcast import broadcast_to
 from .device import to_device
-from .elementwise import add, cast, clip, div, mul, sub
+from .elementwise import add, cast, clip, div, mul, sub, where
 
 
 def _inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], others: tuple[Any, ...],
@@ -45,16 +47,25 @@ def _inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], others: 
         )
     record = grad_on and (t.requires_grad or any(
         isinstance(o, Tensor) and o.requires_grad for o in others))
-    if record and t.grad_fn is not None and getattr(t.data, "base", None) is not None:
+    if record and getattr(t.data, "base", None) is not None:
         # the array is a view into another tensor's (indexing, reshape, transpose, split):
-        # the write would change that tensor behind its graph's back (PyTorch rewrites the
-        # base's history; minigrad does not track views), so refuse instead of being wrong
+        # the recorded write would change that tensor behind its graph's back (PyTorch
+        # rewrites the base's history; minigrad does not), so refuse instead of being wrong
+        made = f" (made by {t.grad_fn.name})" if t.grad_fn is not None else ""
         raise RuntimeError(
-            f"{name}: this tensor of shape {t.shape} (made by {t.grad_fn.name}) shares its "
-            "memory with another tensor in the graph, so an in-place change would corrupt "
-            "that tensor's gradient; use the out-of-place op (e.g. t = t + x), or .clone it "
-            "first with t * 1"
+            f"{name}: this tensor of shape {t.shape}{made} shares its memory with another "
+            "tensor, so a recorded in-place change would corrupt that tensor's gradient; use "
+            "the out-of-place op (e.g. t = t + x), or .clone it first with t * 1"
         )
+    if record:
+        for o in others:
+            if isinstance(o, Tensor) and o is not t and _overlaps(o.data, t.data):
+                raise RuntimeError(
+                    f"{name}: the operand of shape {o.shape} shares memory with the tensor of "
+                    f"shape {t.shape} being written (e.g. t.div_(t[0:1])), so its saved value "
+                    "would change under the op; pass a copy (o * 1) or use the out-of-place op"
+                )
+    old_fn, old_index = t.grad_fn, t._out_idx
     if record:
         # the new node may save its input: give it a copy the write below cannot reach
         old = _wrap(t.data.copy(), t.grad_fn, t._out_idx)
@@ -82,11 +93,38 @@ def _inplace(t: Tensor, name: str, compute: Callable[[Tensor], Tensor], others: 
             f"read-only view ({exc}); make a copy first (e.g. t * 1)"
         ) from exc
     if record:
+        if t.requires_grad and not result.requires_grad:
+            # t was in the graph and gets a constant (copy_/fill_): it stays in the graph,
+            # its old value receiving zero gradient, as in PyTorch
+            result = where(_all_true(t), result, old)
         t.grad_fn = result.grad_fn
         t._out_idx = result._out_idx
         t.requires_grad = result.requires_grad
+        _move_retained(t, old_fn, old_index)
     t._bump_version()
     return t
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    """Whether two arrays may share memory (not the same array: ``t.mul_(t)`` is fine)."""
+    if a is b:
+        return False
+    if isinstance(a, np.ndarray):
+        return np.may_share_memory(a, b)
+    return a.base is b or b.base is a or (a.base is not None and a.base is b.base)
+
+
+def _all_true(t: Tensor) -> Any:
+    with backend.array_context(t.data):
+        return backend.xp_of(t.data).ones(t.shape, dtype=bool)
+
+
+def _move_retained(t: Tensor, old_fn: Any, old_index: int) -> None:
+    """``retain_grad()`` was asked of ``t``, not of its old value: it follows ``t``."""
+    retained = getattr(old_fn, "retained", None)
+    if retained and old_index in retained and retained[old_index]() is t:
+        del retained[old_index]
+        t.retain_grad()
 
 
 def add_(t: Tensor, other: Any, alpha: Any = 1) -> Tensor:

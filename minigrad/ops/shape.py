@@ -37,6 +37,8 @@ def _check_joinable(op: str, tensors: Sequence[Tensor], axis: int, same_size: bo
 
 class Reshape(Function):
     """``a`` reshaped to ``shape``; backward reshapes the gradient back."""
+
+    view = True
     def forward(self, a):
         self.in_shape = a.shape
         return a.reshape(self.shape)
@@ -55,6 +57,8 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
 
 class Transpose(Function):
     """``a`` with its axes permuted by ``axes``; backward applies the inverse permutation."""
+
+    view = True
     def forward(self, a):
         return a.transpose(self.axes)
 
@@ -126,6 +130,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 class Split(Function):
     """Several outputs: consecutive pieces of ``sizes`` along ``axis``."""
 
+    view = True
     def forward(self, a):
         self.in_shape = a.shape
         lead = (slice(None),) * self.axis
