@@ -65,10 +65,12 @@ class _CellBase(Module):
     """What the three cells share: parameters, checks, unbatched input, the input projection.
 
     A cell class sets ``gates`` (blocks of H rows in ``weight_ih``/``weight_hh``),
-    ``state_names`` and ``scope`` and writes ``step``; ``options`` (constructor keywords
-    such as ``nonlinearity``), ``parameter_shapes``, ``fold_bias`` and ``step_args`` say
-    what else it has. The layers use the same class methods, so a cell and a layer run
-    the same equations.
+    ``state_names`` and ``scope`` and writes the static method
+    ``step(gi, state, w_hh_t, **step_args) -> new state``: gi ``(B, G*H)`` (the input
+    projection, biases folded), state ``(B, H)`` tensors, ``w_hh_t = W_hh^T (H, G*H)``.
+    ``options`` (constructor keywords such as ``nonlinearity``), ``parameter_shapes``,
+    ``fold_bias`` and ``step_args`` say what else it has. The layers use the same class
+    methods, so a cell and a layer run the same equations.
     """
 
     gates: ClassVar[int]
@@ -127,12 +129,6 @@ class _CellBase(Module):
         """The keyword arguments of ``step`` besides ``gi, state, w_hh_t``, made once per
         call from ``module``'s options and its parameters ``param(name)``."""
         return {}
-
-    @staticmethod
-    def step(gi: Tensor, state: State, w_hh_t: Tensor) -> State:
-        """One time step: gi ``(B, G*H)`` (input projection, biases folded), state of
-        ``(B, H)`` tensors, ``w_hh_t`` ``W_hh^T (H, G*H)`` -> the new state."""
-        raise NotImplementedError
 
     def reset_parameters(self) -> None:
         """Redraw every parameter from ``U(-1/sqrt(H), 1/sqrt(H))`` (PyTorch's init)."""
