@@ -87,3 +87,21 @@ def lengths_to_array(name: str, lengths: object, batch: int, steps: int) -> np.n
             f"{name}: every length must be in [1, {steps}] (the sequence length), got {data.tolist()}"
         )
     return data.astype(np.int64)
+
+
+def check_pair(name: str, hx: object, expected: str) -> None:
+    """An LSTM state must be a pair of Tensors, not one Tensor."""
+    if hx is not None and not (isinstance(hx, tuple | list) and len(hx) == 2):
+        got = f"a Tensor of shape {hx.shape}" if isinstance(hx, Tensor) else type(hx).__name__
+        raise TypeError(f"{name}: expected hx as a pair {expected} of Tensors, got {got}")
+
+
+def check_projected_state(name: str, hx: Sequence[Tensor], layers_dirs: int, batch: int | None,
+                          proj_size: int, hidden_size: int) -> None:
+    """With ``proj_size``, h_0 is ``(L*D, B, proj_size)`` and c_0 ``(L*D, B, H)``."""
+    lead = (layers_dirs,) if batch is None else (layers_dirs, batch)
+    for label, s, size in (("h_0", hx[0], proj_size), ("c_0", hx[1], hidden_size)):
+        if not isinstance(s, Tensor) or tuple(s.shape) != lead + (size,):
+            got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
+            raise ValueError(f"{name}: expected {label} of shape {lead + (size,)} "
+                             f"(with proj_size={proj_size}, hidden_size={hidden_size}), got {got}")

@@ -1,5 +1,11 @@
 """Recurrent cells (``RNNCell``, ``LSTMCell``, ``GRUCell``) and layers (``RNN``, ``LSTM``, ``GRU``).
 
+Each cell class owns its equations: its gate count, its ``step`` (one time step, a plain
+function of Tensors ``step(gi, state, w_hh_t, **weights) -> state``), how its biases fold
+into the input projection and what of them stays inside the step. A layer is the loop:
+it takes a cell type and runs that cell's step over time for every layer and direction,
+with the parameters named as PyTorch names them.
+
 Parameter names, shapes, gate order and initialisation are PyTorch's, so a PyTorch
 ``state_dict`` converted to numpy loads with ``load_state_dict`` and reproduces its
 outputs. Everything is composed from Tensor ops; backprop through time is the engine's.
@@ -7,21 +13,22 @@ outputs. Everything is composed from Tensor ops; backprop through time is the en
 Speed: the input projection of a whole sequence is one matmul before the time loop
 (with both biases folded in once), each step does one matmul ``h @ W_hh^T`` for all
 gates and splits it, ``W_hh`` is transposed once per call, and the outputs are
-stacked once.
+stacked once. Shapes: ``B`` batch, ``H`` hidden size, ``G`` gates.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import backend, ops
 from ..autograd import name_scope
 from ..creation import zeros
+from ..ops import chunk, split, where
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -29,25 +36,21 @@ from ._checks import check_int, check_like_weights, check_probability, check_sta
 from ._recurrent_checks import (
     check_cell_input,
     check_cell_state,
+    check_pair,
+    check_projected_state,
     check_sequence_input,
     check_sequence_state,
     lengths_to_array,
 )
-from ._recurrent_steps import NUM_GATES, STEPS, State, lstm_ext_step, run_direction
-from .module import Module, Parameter
+from .module import Module, new_parameter
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 
+State = tuple[Tensor, ...]
 # One length per batch row: a list of ints, an int numpy array or an int Tensor.
 Lengths = Sequence[int] | np.ndarray | Tensor | None
-
-
-def _empty(shape: tuple[int, ...], device: Any, dtype: Any) -> Parameter:
-    """An uninitialised parameter (``reset_parameters`` fills it)."""
-    dev = backend.normalize_device(device)
-    dt = backend.get_default_dtype() if dtype is None else dtype
-    with backend.device_context(dev):  # CuPy allocates on the current device
-        return Parameter(backend.get_xp(dev).empty(shape, dtype=dt))
+# A parameter by its cell name ("weight_hh"), None where the module has none.
+Params = Callable[[str], Tensor | None]
 
 
 def _reset_uniform(module: Module, hidden_size: int) -> None:
@@ -58,79 +61,74 @@ def _reset_uniform(module: Module, hidden_size: int) -> None:
         init.uniform_(param, -bound, bound)
 
 
-def _folded_bias(mode: str, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
-    """``b_ih + b_hh`` added once to the input projection; for GRU ``b_hn`` stays out.
-
-    PyTorch's GRU candidate is ``tanh(W_in x + b_in + r * (W_hn h + b_hn))``, so ``b_hn``
-    must be multiplied by the reset gate each step; only ``b_hr``/``b_hz`` can be folded.
-    """
-    if b_ih is None or b_hh is None:
-        return None
-    if mode != "gru":
-        return b_ih + b_hh
-    hidden = b_hh.shape[0] // 3
-    with backend.array_context(b_hh.data):  # made where b_hh lives: no host upload
-        keep = backend.xp_of(b_hh.data).ones(3 * hidden, dtype=b_hh.dtype)
-        keep[2 * hidden:] = 0
-    return b_ih + b_hh * Tensor._from_array(keep)
-
-
-def _check_pair(name: str, hx: object, expected: str) -> None:
-    """An LSTM state must be a pair of Tensors, not one Tensor."""
-    if hx is not None and not (isinstance(hx, tuple | list) and len(hx) == 2):
-        got = f"a Tensor of shape {hx.shape}" if isinstance(hx, Tensor) else type(hx).__name__
-        raise TypeError(f"{name}: expected hx as a pair {expected} of Tensors, got {got}")
-
-
-def _hidden_bias(mode: str, b_hh: Tensor | None) -> Tensor | None:
-    """``b_hn``, the part of the GRU hidden bias applied inside the reset gate."""
-    if mode != "gru" or b_hh is None:
-        return None
-    hidden = b_hh.shape[0] // 3
-    return b_hh[2 * hidden :]
-
-
-def _time_steps(gi: Tensor, batch: int) -> tuple[Tensor, ...]:
-    """Split the time-major ``(T*B, K)`` projection into T tensors ``(B, K)``.
-
-    One ``split`` op: its backward concatenates the T step gradients once, where T
-    separate ``gi[t]`` slices would each scatter into a full ``(T*B, K)`` zero array.
-    """
-    return ops.split(gi, batch, axis=0)
-
-
 class _CellBase(Module):
-    """Shared code of the three cells: parameters, checks, unbatched input."""
+    """What the three cells share: parameters, checks, unbatched input, the input projection.
 
-    mode: str
-    scope: str
+    A cell class sets ``gates`` (blocks of H rows in ``weight_ih``/``weight_hh``),
+    ``state_names`` and ``scope`` and writes the static method
+    ``step(gi, state, w_hh_t, **step_args) -> new state``: gi ``(B, G*H)`` (the input
+    projection, biases folded), state ``(B, H)`` tensors, ``w_hh_t = W_hh^T (H, G*H)``.
+    ``options`` (constructor keywords such as ``nonlinearity``), ``parameter_shapes``,
+    ``fold_bias`` and ``step_args`` say what else it has. The layers use the same class
+    methods, so a cell and a layer run the same equations.
+    """
 
-    def __init__(
-        self, mode: str, input_size: int, hidden_size: int, bias: bool, device: Any, dtype: Any,
-        peephole: bool = False,
-    ) -> None:
+    gates: ClassVar[int]
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
+    scope: ClassVar[str]
+    projects: ClassVar[bool] = False  # can a layer of this cell take proj_size?
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None, **options: Any) -> None:
         name = type(self).__name__
+        options = self.options(name, **options)
         input_size = check_int(name, "input_size", input_size, 1)
         hidden_size = check_int(name, "hidden_size", hidden_size, 1)
         super().__init__()
-        self.mode = mode
-        self.peephole = bool(peephole)
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.bias = bias
-        gates = NUM_GATES[self.mode] * hidden_size
-        self.weight_ih = _empty((gates, input_size), device, dtype)
-        self.weight_hh = _empty((gates, hidden_size), device, dtype)
-        if bias:
-            self.bias_ih = _empty((gates,), device, dtype)
-            self.bias_hh = _empty((gates,), device, dtype)
-        else:
-            self.bias_ih = None
-            self.bias_hh = None
-        if self.peephole:
-            for name in _PEEPHOLES:
-                setattr(self, name, _empty((hidden_size,), device, dtype))
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        for key, value in options.items():
+            setattr(self, key, value)
+        if not bias:
+            self.bias_ih = self.bias_hh = None
+        for kind, shape in self.parameter_shapes(input_size, hidden_size, bias, **options).items():
+            setattr(self, kind, new_parameter(shape, device, dtype))
         self.reset_parameters()
+
+    @classmethod
+    def options(cls, name: str, **options: Any) -> dict[str, Any]:
+        """Check the cell's own constructor keywords; return them with their defaults."""
+        if options:
+            raise TypeError(f"{name}: unexpected keyword argument {next(iter(options))!r}")
+        return {}
+
+    @classmethod
+    def parameter_shapes(cls, input_size: int, hidden_size: int, bias: bool, proj_size: int = 0,
+                         **options: Any) -> dict[str, tuple[int, ...]]:
+        """Parameter names and shapes in PyTorch's order: ``weight_ih (G*H, I)``,
+        ``weight_hh (G*H, H)`` (``(G*H, proj_size)`` with a projection), biases ``(G*H,)``."""
+        rows = cls.gates * hidden_size
+        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, proj_size or hidden_size)}
+        if bias:
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        return shapes
+
+    @classmethod
+    def fold_bias(cls, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
+        """The bias added once to the input projection ``(G*H,)``: ``b_ih + b_hh``."""
+        return None if b_ih is None or b_hh is None else b_ih + b_hh
+
+    @classmethod
+    def project(cls, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
+        """The input projection ``x W_ih^T`` plus the folded bias: x ``(N, I)`` -> ``(N, G*H)``."""
+        gi = x @ w_ih.T
+        bias = cls.fold_bias(b_ih, b_hh)
+        return gi if bias is None else gi + bias
+
+    @classmethod
+    def step_args(cls, module: Module, param: Params) -> dict[str, Any]:
+        """The keyword arguments of ``step`` besides ``gi, state, w_hh_t``, made once per
+        call from ``module``'s options and its parameters ``param(name)``."""
+        return {}
 
     def reset_parameters(self) -> None:
         """Redraw every parameter from ``U(-1/sqrt(H), 1/sqrt(H))`` (PyTorch's init)."""
@@ -142,33 +140,28 @@ class _CellBase(Module):
         check_like_weights(name, "input", x, self.weight_ih)
         if not batched:
             x = x.unsqueeze(0)
-        n_state = 2 if self.mode == "lstm" else 1
-        if hx is not None:
-            check_states(name, ("h", "c")[:n_state], hx, self.weight_ih)
         if hx is None:
             start = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
-            state: State = (start,) * n_state
+            state: State = (start,) * len(self.state_names)
         else:
+            check_states(name, self.state_names, hx, self.weight_ih)
             check_cell_state(name, hx, x.shape[0] if batched else None, self.hidden_size)
             state = tuple(s if batched else s.unsqueeze(0) for s in hx)
         with name_scope(self.scope):
-            gi = x @ self.weight_ih.T
-            bias = _folded_bias(self.mode, self.bias_ih, self.bias_hh)
-            if bias is not None:
-                gi = gi + bias
-            b_hn = _hidden_bias(self.mode, self.bias_hh)
-            if self.peephole:
-                peep = tuple(getattr(self, n) for n in _PEEPHOLES)
-                new = lstm_ext_step(gi, state, self.weight_hh.T, b_hn, peep=peep)
-            else:
-                new = STEPS[self.mode](gi, state, self.weight_hh.T, b_hn)
+            gi = self.project(x, self.weight_ih, self.bias_ih, self.bias_hh)
+            args = self.step_args(self, lambda kind: getattr(self, kind, None))
+            new = self.step(gi, state, self.weight_hh.T, **args)
         return new if batched else tuple(s.squeeze(0) for s in new)
 
+    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        """Return the next hidden state ``(B, H)`` (``(H,)`` for unbatched input)."""
+        return self._run(x, None if hx is None else (hx,))[0]
+
     def extra_repr(self) -> str:
-        """``input_size, hidden_size`` (and ``bias=False`` when so)."""
+        """``input_size, hidden_size`` (and ``bias=False``, ``peephole=True`` when so)."""
         text = f"{self.input_size}, {self.hidden_size}"
         text = text if self.bias else text + ", bias=False"
-        return text + ", peephole=True" if self.peephole else text
+        return text + ", peephole=True" if getattr(self, "peephole", False) else text
 
 
 class RNNCell(_CellBase):
@@ -179,25 +172,30 @@ class RNNCell(_CellBase):
     ``weight_hh (H, H)``, ``bias_ih (H,)``, ``bias_hh (H,)``, all ``U(-1/sqrt(H), 1/sqrt(H))``.
     """
 
+    gates = 1
     scope = "rnn_cell"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        nonlinearity: str = "tanh",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(f"rnn_{nonlinearity}", input_size, hidden_size, bias, device, dtype)
-        self.nonlinearity = nonlinearity
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, device, dtype, nonlinearity=nonlinearity)
 
-    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
-        """Return the next hidden state ``(B, H)`` (``(H,)`` for unbatched input)."""
-        return self._run(x, None if hx is None else (hx,))[0]
+    @classmethod
+    def options(cls, name: str, nonlinearity: str = "tanh") -> dict[str, Any]:
+        """``nonlinearity``: "tanh" or "relu"."""
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{name}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        return {"nonlinearity": nonlinearity}
+
+    @classmethod
+    def step_args(cls, module: Module, param: Params) -> dict[str, Any]:
+        """The module's ``nonlinearity``."""
+        return {"nonlinearity": module.nonlinearity}
+
+    @staticmethod
+    def step(gi: Tensor, state: State, w_hh_t: Tensor, nonlinearity: str = "tanh") -> State:
+        """``h' = act(gi + h W_hh^T)``; gi ``(B, H)``, state ``(h,)``, ``w_hh_t (H, H)``."""
+        z = gi + state[0] @ w_hh_t
+        return (z.tanh() if nonlinearity == "tanh" else z.relu(),)
 
 
 class LSTMCell(_CellBase):
@@ -211,22 +209,56 @@ class LSTMCell(_CellBase):
     Schmidhuber): c feeds i and f, c' feeds o; initialised like the other weights.
     """
 
+    gates = 4
+    state_names = ("h", "c")
     scope = "lstm_cell"
+    projects = True
+    PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-        peephole: bool = False,
-    ) -> None:
-        super().__init__("lstm", input_size, hidden_size, bias, device, dtype, peephole)
+    @classmethod
+    def options(cls, name: str, peephole: bool = False) -> dict[str, Any]:
+        """``peephole``: add the diagonal peephole weights."""
+        return {"peephole": bool(peephole)}
+
+    @classmethod
+    def parameter_shapes(cls, input_size: int, hidden_size: int, bias: bool, proj_size: int = 0,
+                         peephole: bool = False, **options: Any) -> dict[str, tuple[int, ...]]:
+        """The four gates' weights and biases, then ``weight_ci, weight_cf, weight_co (H,)``
+        with peepholes, then ``weight_hr (proj_size, H)`` with a projection."""
+        shapes = super().parameter_shapes(input_size, hidden_size, bias, proj_size)
+        if peephole:
+            shapes.update({kind: (hidden_size,) for kind in cls.PEEPHOLES})
+        if proj_size:
+            shapes["weight_hr"] = (proj_size, hidden_size)
+        return shapes
+
+    @classmethod
+    def step_args(cls, module: Module, param: Params) -> dict[str, Any]:
+        """``W_hr^T`` (transposed once per call) and the peephole weights, where present."""
+        w_hr = param("weight_hr")
+        return {"w_hr_t": None if w_hr is None else w_hr.T} | {k: param(k) for k in cls.PEEPHOLES}
+
+    @staticmethod
+    def step(gi: Tensor, state: State, w_hh_t: Tensor, w_hr_t: Tensor | None = None,
+             weight_ci: Tensor | None = None, weight_cf: Tensor | None = None,
+             weight_co: Tensor | None = None) -> State:
+        """gi ``(B, 4H)``, state ``(h, c)``, ``w_hh_t (H, 4H)``; with a projection h and
+        ``w_hr_t`` are ``(B, P)`` and ``(H, P)``, ``w_hh_t`` is ``(P, 4H)``; peepholes ``(H,)``."""
+        h, c = state
+        i, f, g, o = chunk(gi + h @ w_hh_t, 4, axis=-1)
+        if weight_ci is not None:  # peepholes: the old cell state feeds i and f ...
+            i, f = i + weight_ci * c, f + weight_cf * c
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        if weight_co is not None:  # ... and the new one feeds o
+            o = o + weight_co * c
+        h = o.sigmoid() * c.tanh()
+        if w_hr_t is not None:
+            h = h @ w_hr_t
+        return h, c
 
     def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         """Return ``(h', c')``, each ``(B, H)`` (``(H,)`` for unbatched input)."""
-        _check_pair("LSTMCell", hx, "(h, c)")
+        check_pair("LSTMCell", hx, "(h, c)")
         h, c = self._run(x, hx)
         return h, c
 
@@ -239,25 +271,66 @@ class GRUCell(_CellBase):
     Call ``cell(x, hx=None)``: x ``(B, I)`` or ``(I,)``, hx ``(B, H)``; returns h' ``(B, H)`` or ``(H,)``.
     """
 
+    gates = 3
     scope = "gru_cell"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__("gru", input_size, hidden_size, bias, device, dtype)
+    @classmethod
+    def fold_bias(cls, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
+        """``b_ih + b_hh`` without ``b_hn``, which the reset gate multiplies in every step."""
+        if b_ih is None or b_hh is None:
+            return None
+        hidden = b_hh.shape[0] // 3
+        with backend.array_context(b_hh.data):  # made where b_hh lives: no host upload
+            keep = backend.xp_of(b_hh.data).ones(3 * hidden, dtype=b_hh.dtype)
+            keep[2 * hidden:] = 0
+        return b_ih + b_hh * Tensor._from_array(keep)
 
-    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
-        """Return the next hidden state ``(B, H)`` (``(H,)`` for unbatched input)."""
-        return self._run(x, None if hx is None else (hx,))[0]
+    @classmethod
+    def step_args(cls, module: Module, param: Params) -> dict[str, Any]:
+        """``b_hn``, the candidate's part of ``bias_hh``."""
+        b_hh = param("bias_hh")
+        return {"b_hn": None if b_hh is None else b_hh[2 * (b_hh.shape[0] // 3):]}
+
+    @staticmethod
+    def step(gi: Tensor, state: State, w_hh_t: Tensor, b_hn: Tensor | None = None) -> State:
+        """gi ``(B, 3H)`` (without ``b_hn``), state ``(h,)``, ``w_hh_t (H, 3H)``, b_hn ``(H,)``;
+        ``h' = (1 - z) * n + z * h`` computed as ``n + z * (h - n)``."""
+        h = state[0]
+        hidden = gi.shape[-1] // 3
+        gi_rz, gi_n = split(gi, [2 * hidden, hidden], axis=-1)
+        gh_rz, gh_n = split(h @ w_hh_t, [2 * hidden, hidden], axis=-1)
+        r, z = chunk((gi_rz + gh_rz).sigmoid(), 2, axis=-1)
+        if b_hn is not None:
+            gh_n = gh_n + b_hn
+        n = (gi_n + r * gh_n).tanh()
+        return (n + z * (h - n),)
+
+
+def _over_time(step: Callable[..., State], gi_steps: Sequence[Tensor], state: State,
+               w_hh_t: Tensor, masks: Sequence[Tensor] | None, reverse: bool
+               ) -> tuple[list[Tensor], State]:
+    """Run ``step`` over T steps; return the hidden states (in time order) and the last state.
+
+    ``masks``: None or T bool tensors ``(B, 1)``, True where step t is inside the row. A
+    masked-out step keeps the previous state, which is what packed sequences do: the
+    forward direction freezes after a row's last step, and the reverse direction, run
+    from ``T - 1`` down, keeps its initial state until it reaches the row's last step.
+    Each step runs in ``name_scope(f"t{t}")`` with the real time index ``t``.
+    """
+    steps = len(gi_steps)
+    outputs: list[Tensor] = [state[0]] * steps
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        with name_scope(f"t{t}"):
+            new = step(gi_steps[t], state, w_hh_t)
+            if masks is not None:
+                new = tuple(where(masks[t], n, s) for n, s in zip(new, state))
+            state = new
+            outputs[t] = state[0]
+    return outputs, state
 
 
 class _RNNBase(Module):
-    """Multi-layer, optionally bidirectional recurrent layer over whole sequences.
+    """Multi-layer, optionally bidirectional recurrent layer of ``cell``s over whole sequences.
 
     Input x: ``(T, B, I)`` (``(B, T, I)`` with ``batch_first``) or unbatched ``(T, I)``.
     Output: ``(T, B, D*H)`` (``(B, T, D*H)`` with batch_first; ``(T, D*H)`` unbatched),
@@ -266,62 +339,42 @@ class _RNNBase(Module):
     (``(num_layers*D, H)`` unbatched) ordered l0 forward, l0 reverse, l1 forward, ...;
     never batch-first. ``lengths`` (B ints in ``[1, T]``) gives PyTorch's packed-sequence
     results on a padded batch: outputs past a row's length are zero, the forward state is
-    the one at the row's last step and the reverse direction starts there.
+    the one at the row's last step and the reverse direction starts there. The arguments
+    are PyTorch's, in its order; ``options`` are the cell's keywords.
     """
 
-    mode: str
-    scope: str
+    cell: ClassVar[type[_CellBase]]
+    scope: ClassVar[str]
 
     def __init__(
-        self,
-        mode: str,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int,
-        bias: bool,
-        batch_first: bool,
-        dropout: float,
-        bidirectional: bool,
-        device: Any,
-        dtype: Any,
-        proj_size: int = 0,
-        peephole: bool = False,
+        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+        batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+        proj_size: int = 0, device: Any = None, dtype: Any = None, **options: Any,
     ) -> None:
         name = type(self).__name__
+        options = self.cell.options(name, **options)
         input_size = check_int(name, "input_size", input_size, 1)
         hidden_size = check_int(name, "hidden_size", hidden_size, 1)
         num_layers = check_int(name, "num_layers", num_layers, 1)
         dropout = check_probability(name, "dropout", dropout)
-        super().__init__()
-        self.mode = mode
         proj_size = check_int(name, "proj_size", proj_size, 0)
+        if proj_size and not self.cell.projects:
+            raise ValueError(f"{name}: proj_size is only supported by LSTM, got {proj_size}")
         if proj_size and proj_size >= hidden_size:
             raise ValueError(f"{name}: proj_size ({proj_size}) must be smaller than hidden_size "
                              f"({hidden_size})")
-        self.proj_size = proj_size
-        self.peephole = bool(peephole)
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
-        self.bidirectional = bidirectional
-        gates = NUM_GATES[self.mode] * hidden_size
-        directions = 2 if bidirectional else 1
-        state_size = proj_size or hidden_size
+        super().__init__()
+        for key, value in options.items():
+            setattr(self, key, value)
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, proj_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else state_size * directions
-            for suffix in ("", "_reverse")[:directions]:
-                shapes = {"weight_ih": (gates, layer_input), "weight_hh": (gates, state_size)}
-                if bias:
-                    shapes.update(bias_ih=(gates,), bias_hh=(gates,))
-                if peephole:
-                    shapes.update({n: (hidden_size,) for n in _PEEPHOLES})
-                if proj_size:
-                    shapes["weight_hr"] = (proj_size, hidden_size)
+            layer_input = input_size if layer == 0 else (proj_size or hidden_size) * self.num_directions
+            for suffix in ("", "_reverse")[:self.num_directions]:
+                shapes = self.cell.parameter_shapes(layer_input, hidden_size, bias, proj_size, **options)
                 for kind, shape in shapes.items():
-                    setattr(self, f"{kind}_l{layer}{suffix}", _empty(shape, device, dtype))
+                    setattr(self, f"{kind}_l{layer}{suffix}", new_parameter(shape, device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -340,48 +393,33 @@ class _RNNBase(Module):
     def extra_repr(self) -> str:
         """Constructor arguments that differ from the defaults."""
         parts = [f"{self.input_size}, {self.hidden_size}"]
-        if self.num_layers != 1:
-            parts.append(f"num_layers={self.num_layers}")
-        if not self.bias:
-            parts.append("bias=False")
-        if self.batch_first:
-            parts.append("batch_first=True")
-        if self.dropout:
-            parts.append(f"dropout={self.dropout}")
-        if self.bidirectional:
-            parts.append("bidirectional=True")
-        if self.proj_size:
-            parts.append(f"proj_size={self.proj_size}")
-        if self.peephole:
-            parts.append("peephole=True")
+        for text, on in ((f"num_layers={self.num_layers}", self.num_layers != 1),
+                         ("bias=False", not self.bias), ("batch_first=True", self.batch_first),
+                         (f"dropout={self.dropout}", self.dropout),
+                         ("bidirectional=True", self.bidirectional),
+                         (f"proj_size={self.proj_size}", self.proj_size),
+                         ("peephole=True", getattr(self, "peephole", False))):
+            if on:
+                parts.append(text)
         return ", ".join(parts)
 
     def _direction(
         self, layer: int, reverse: bool, x: Tensor, state: State, masks: list[Tensor] | None
     ) -> tuple[Tensor, State]:
         """One direction of one layer: x ``(T, B, F)`` -> outputs ``(T, B, H)``, final state."""
-        suffix = "_reverse" if reverse else ""
-        w_ih = getattr(self, f"weight_ih_l{layer}{suffix}")
-        w_hh = getattr(self, f"weight_hh_l{layer}{suffix}")
-        b_ih = getattr(self, f"bias_ih_l{layer}{suffix}", None)
-        b_hh = getattr(self, f"bias_hh_l{layer}{suffix}", None)
+        suffix = f"_l{layer}_reverse" if reverse else f"_l{layer}"
+
+        def param(kind: str) -> Tensor | None:
+            return getattr(self, kind + suffix, None)
+
         steps, batch, features = x.shape
         with name_scope("bwd" if reverse else "fwd"):
-            gi = x.reshape(steps * batch, features) @ w_ih.T
-            bias = _folded_bias(self.mode, b_ih, b_hh)
-            if bias is not None:
-                gi = gi + bias
-            gi_steps = _time_steps(gi, batch)
-            b_hn = _hidden_bias(self.mode, b_hh)
-            step = None
-            if self.proj_size or self.peephole:
-                w_hr = getattr(self, f"weight_hr_l{layer}{suffix}") if self.proj_size else None
-                peep = (tuple(getattr(self, f"{n}_l{layer}{suffix}") for n in _PEEPHOLES)
-                        if self.peephole else None)
-                step = functools.partial(lstm_ext_step, w_hr_t=None if w_hr is None else w_hr.T,
-                                         peep=peep)
-            outputs, state = run_direction(self.mode, gi_steps, state, w_hh.T, b_hn, masks, reverse,
-                                           step)
+            gi = self.cell.project(x.reshape(steps * batch, features), param("weight_ih"),
+                                   param("bias_ih"), param("bias_hh"))
+            # one split op: its backward concatenates the T step gradients once
+            gi_steps = ops.split(gi, batch, axis=0)
+            step = functools.partial(self.cell.step, **self.cell.step_args(self, param))
+            outputs, state = _over_time(step, gi_steps, state, param("weight_hh").T, masks, reverse)
         return ops.stack(outputs, axis=0), state
 
     def _forward(self, x: Tensor, hx: State | None, lengths: Lengths) -> tuple[Tensor, State]:
@@ -395,22 +433,19 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.swapaxes(0, 1)
         steps, batch = x.shape[0], x.shape[1]
-        n_state = 2 if self.mode == "lstm" else 1
+        n_state = len(self.cell.state_names)
         layers_dirs = self.num_layers * self.num_directions
         if hx is None:
             start = zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
-            initial = [(start,) * n_state for _ in range(layers_dirs)]
-            if self.proj_size:
-                h0 = zeros(batch, self.proj_size, dtype=x.dtype, device=x.device)
-                initial = [(h0, start) for _ in range(layers_dirs)]
-        elif self.proj_size:
-            _check_projected_state(name, hx, layers_dirs, batch if batched else None,
-                                   self.proj_size, self.hidden_size)
-            full = [s if batched else s.unsqueeze(1) for s in hx]
-            initial = [tuple(s[k] for s in full) for k in range(layers_dirs)]
+            h0 = zeros(batch, self.proj_size, dtype=x.dtype, device=x.device) if self.proj_size else start
+            initial = [(h0, start)[:n_state]] * layers_dirs
         else:
-            check_states(name, ("h_0", "c_0")[:n_state], hx, self.weight_ih_l0)
-            check_sequence_state(name, hx, layers_dirs, batch if batched else None, self.hidden_size)
+            if self.proj_size:
+                check_projected_state(name, hx, layers_dirs, batch if batched else None,
+                                      self.proj_size, self.hidden_size)
+            else:
+                check_states(name, tuple(f"{s}_0" for s in self.cell.state_names), hx, self.weight_ih_l0)
+                check_sequence_state(name, hx, layers_dirs, batch if batched else None, self.hidden_size)
             full = [s if batched else s.unsqueeze(1) for s in hx]
             initial = [tuple(s[k] for s in full) for k in range(layers_dirs)]
         masks, out_mask = None, None
@@ -431,8 +466,8 @@ class _RNNBase(Module):
                         layer_input = F.dropout(layer_input, self.dropout, training=True)
                     outs = []
                     for d in range(self.num_directions):
-                        k = layer * self.num_directions + d
-                        out, final = self._direction(layer, d == 1, layer_input, initial[k], masks)
+                        out, final = self._direction(layer, d == 1, layer_input,
+                                                     initial[layer * self.num_directions + d], masks)
                         outs.append(out)
                         finals.append(final)
                     layer_input = outs[0] if len(outs) == 1 else ops.cat(outs, axis=-1)
@@ -444,52 +479,29 @@ class _RNNBase(Module):
             output = output.swapaxes(0, 1)
         return output, states
 
-
-class RNN(_RNNBase):
-    """Elman RNN layer; ``nonlinearity`` "tanh" or "relu". See ``_RNNBase`` for shapes.
-
-    Call ``rnn(x, hx=None, lengths=None)`` -> ``(output, h_n)``; hx ``(num_layers*D, B, H)``.
-    """
-
-    scope = "rnn"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        nonlinearity: str = "tanh",
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(
-            f"rnn_{nonlinearity}",
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-        )
-        self.nonlinearity = nonlinearity
-
     def forward(self, x: Tensor, hx: Tensor | None = None, lengths: Lengths = None) -> tuple[Tensor, Tensor]:
         """Return ``(output, h_n)``; shapes in the class docstring."""
         output, states = self._forward(x, None if hx is None else (hx,), lengths)
         return output, states[0]
 
 
+class RNN(_RNNBase):
+    """Elman RNN layer of ``RNNCell``; ``nonlinearity`` "tanh" or "relu" (PyTorch's fourth
+    argument). See ``_RNNBase`` for the arguments and shapes.
+
+    Call ``rnn(x, hx=None, lengths=None)`` -> ``(output, h_n)``; hx ``(num_layers*D, B, H)``.
+    """
+
+    cell = RNNCell
+    scope = "rnn"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", *args: Any, **kwargs: Any) -> None:
+        super().__init__(input_size, hidden_size, num_layers, *args, nonlinearity=nonlinearity, **kwargs)
+
+
 class LSTM(_RNNBase):
-    """LSTM layer (gate order i, f, g, o). See ``_RNNBase`` for shapes.
+    """LSTM layer of ``LSTMCell`` (gate order i, f, g, o). See ``_RNNBase`` for shapes.
 
     Call ``lstm(x, hx=None, lengths=None)`` with ``hx = (h_0, c_0)`` -> ``(output, (h_n, c_n))``.
 
@@ -501,94 +513,24 @@ class LSTM(_RNNBase):
     ``weight_co_l{k}`` ``(H,)`` of ``LSTMCell(peephole=True)`` to every layer and direction.
     """
 
+    cell = LSTMCell
     scope = "lstm"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        device: Any = None,
-        dtype: Any = None,
-        peephole: bool = False,
-    ) -> None:
-        super().__init__(
-            "lstm",
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-            proj_size=proj_size,
-            peephole=peephole,
-        )
-
-    def forward(
+    def forward(  # type: ignore[override]
         self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None, lengths: Lengths = None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Return ``(output, (h_n, c_n))``; shapes in the class docstring."""
-        _check_pair("LSTM", hx, "(h_0, c_0)")
+        check_pair("LSTM", hx, "(h_0, c_0)")
         output, (h_n, c_n) = self._forward(x, hx, lengths)
         return output, (h_n, c_n)
 
 
 class GRU(_RNNBase):
-    """GRU layer (gate order r, z, n; reset applied to ``W_hn h + b_hn``). See ``_RNNBase``.
+    """GRU layer of ``GRUCell`` (gate order r, z, n; reset applied to ``W_hn h + b_hn``).
+    See ``_RNNBase`` for the arguments and shapes.
 
     Call ``gru(x, hx=None, lengths=None)`` -> ``(output, h_n)``.
     """
 
+    cell = GRUCell
     scope = "gru"
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            "gru",
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-        )
-
-    def forward(self, x: Tensor, hx: Tensor | None = None, lengths: Lengths = None) -> tuple[Tensor, Tensor]:
-        """Return ``(output, h_n)``; shapes in the class docstring."""
-        output, states = self._forward(x, None if hx is None else (hx,), lengths)
-        return output, states[0]
-
-
-_PEEPHOLES = ("weight_ci", "weight_cf", "weight_co")
-
-
-def _check_projected_state(name: str, hx: Sequence[Tensor], layers_dirs: int, batch: int | None,
-                           proj_size: int, hidden_size: int) -> None:
-    """With ``proj_size``, h_0 is ``(L*D, B, proj_size)`` and c_0 ``(L*D, B, H)``."""
-    lead = (layers_dirs,) if batch is None else (layers_dirs, batch)
-    for label, s, size in (("h_0", hx[0], proj_size), ("c_0", hx[1], hidden_size)):
-        if not isinstance(s, Tensor) or tuple(s.shape) != lead + (size,):
-            got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
-            raise ValueError(f"{name}: expected {label} of shape {lead + (size,)} "
-                             f"(with proj_size={proj_size}, hidden_size={hidden_size}), got {got}")

@@ -389,3 +389,37 @@ def test_reset_parameters_redraws_within_the_bound() -> None:
     layer = nn.RNN(3, 4)
     layer.flatten_parameters()  # PyTorch-compatible no-op
     assert [n for n, _ in layer.named_parameters()][0] == "weight_ih_l0"
+
+
+@pytest.mark.parametrize("cls, nonlinearity", [(nn.RNNCell, "relu"), (nn.LSTMCell, None),
+                                                (nn.GRUCell, None)])
+def test_cell_step_is_a_plain_function_of_tensors_that_the_cell_and_its_layer_run(
+        cls, nonlinearity) -> None:
+    mg.manual_seed(2)
+    kwargs = {"nonlinearity": nonlinearity} if nonlinearity else {}
+    cell = cls(3, 4, dtype=F64, **kwargs)
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3)), dtype=F64)
+    state = tuple(mg.randn(2, 4, dtype=F64) for _ in cls.state_names)
+    gi = cls.project(x, cell.weight_ih, cell.bias_ih, cell.bias_hh)
+    args = cls.step_args(cell, lambda kind: getattr(cell, kind, None))
+    by_step = cls.step(gi, state, cell.weight_hh.T, **args)
+    by_cell = cell(x, state if len(state) == 2 else state[0])
+    by_cell = by_cell if isinstance(by_cell, tuple) else (by_cell,)
+    for a, b in zip(by_step, by_cell, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    layer = {nn.RNNCell: nn.RNN, nn.LSTMCell: nn.LSTM, nn.GRUCell: nn.GRU}[cls](3, 4, dtype=F64, **kwargs)
+    assert layer.cell is cls
+    layer.load_state_dict({f"{k}_l0": v for k, v in cell.state_dict().items()})
+    _, h_n = layer(x.unsqueeze(0), tuple(s.unsqueeze(0) for s in state) if len(state) == 2
+                   else state[0].unsqueeze(0))
+    h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+    for a, b in zip(h_n, by_step, strict=True):
+        np.testing.assert_allclose(a.numpy()[0], b.numpy(), rtol=1e-13)
+
+
+def test_proj_size_is_refused_by_rnn_and_gru_as_in_pytorch() -> None:
+    for cls in (nn.RNN, nn.GRU):
+        with pytest.raises(ValueError, match=f"{cls.__name__}: proj_size is only supported by LSTM"):
+            cls(3, 5, proj_size=2)
+    with pytest.raises(TypeError, match="GRUCell: unexpected keyword argument 'peephole'"):
+        nn.GRUCell(3, 5, peephole=True)
