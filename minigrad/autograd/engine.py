@@ -70,10 +70,14 @@ def run_backward(
         ready = [fn for fn in ready if fn not in deps]
         anomaly = state.anomaly
         watch_nodes = sink.watches_nodes
-        take, add, to_leaf = pending.take, pending.add, sink.leaf
+        buffers, merge, to_leaf = pending.buffers, pending.merge, sink.leaf
         while ready:
             fn = ready.pop()
-            grads = take(fn)
+            if fn.n_out == 1:  # Pending.take, inlined for the common single-output node
+                entry = buffers.pop((fn, 0), None)
+                grads = [None if entry is None else entry[0]]
+            else:
+                grads = pending.take(fn)
             if fn.retained:
                 _retain(fn, grads, create_graph)
             if watch_nodes:
@@ -89,8 +93,13 @@ def run_backward(
                     continue
                 node = edge[0]
                 if isinstance(node, Function):  # one more of its consumers is done
-                    if g is not None:
-                        add(node, edge[1], g)
+                    if g is not None:  # Pending.add, its first-arrival case inlined
+                        key = (node, edge[1])
+                        entry = buffers.get(key)
+                        if entry is None:
+                            buffers[key] = [g, False]
+                        else:
+                            merge(entry, g)
                     left = deps[node] - 1
                     deps[node] = left
                     if left == 0:
@@ -191,11 +200,16 @@ class Pending:
         entry = self.buffers.get(key)
         if entry is None:
             self.buffers[key] = [g, False]
-        elif type(g.data) is np.ndarray:
-            self._merge(entry, g)
         else:
+            self.merge(entry, g)
+
+    def merge(self, entry: list, g: Tensor) -> None:
+        """Add ``g`` into a waiting ``[grad, owned]`` entry (see the class docstring)."""
+        if type(g.data) is not np.ndarray:
             with g.data.device:  # add on the gradient's own GPU
                 self._merge(entry, g)
+        else:
+            self._merge(entry, g)
 
     def _merge(self, entry: list, g: Tensor) -> None:
         if self.create_graph:

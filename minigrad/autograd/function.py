@@ -30,7 +30,9 @@ class Function:
 
     save_inputs = False
     save_output = False
-    view = False  # outputs may alias the first input's memory: they share its version counter
+    # view: True when the outputs always alias the first input's memory (they then share
+    # its version counter), "maybe" when ``self.aliases(out, input)`` decides per call
+    view: bool | str = False
     n_out = 1
     retained = None  # set per instance by Tensor.retain_grad()
 
@@ -99,6 +101,10 @@ class Function:
             t._version = counter = [0]
             fn.out_versions = ((counter, 0),)
         return t
+
+    def aliases(self, out: Any, array: Any) -> bool:
+        """For ``view = "maybe"`` ops: whether this call's output aliases ``array``."""
+        return may_alias(out, array)
 
     def _record(self, inputs: tuple[Tensor, ...]) -> None:
         edges = []
@@ -189,27 +195,32 @@ def _wrap(array: Any, grad_fn: Function | None, index: int) -> Tensor:
 
 def _share_versions(fn: Function, base: Tensor, out: Any, record: bool) -> Any:
     """Wrap the outputs of a view op (reshape, transpose, slicing, split, broadcast_to):
-    each output that aliases ``base``'s memory shares its in-place version counter, as
-    views do in PyTorch, so changing either later is caught by a graph that saved the
-    other (``W.T`` saved by a matmul, then ``optimizer.step()`` on ``W``)."""
-    outs = out if type(out) is tuple else (out,)
-    if record:
-        fn._record((base,))
-        fn.n_out = len(outs)
-        fn.out_shape = tuple(o.shape for o in outs) if type(out) is tuple else out.shape
-    counter = base._version
-    wrapped = []
-    for i, o in enumerate(outs):
-        t = _wrap(o, fn if record else None, i if record else 0)
-        if _aliases(o, base.data):
-            if counter is None:
-                base._version = counter = [0]
+    outputs that alias ``base``'s memory share its in-place version counter, as views do
+    in PyTorch, so changing either later is caught by a graph that saved the other
+    (``W.T`` saved by a matmul, then ``optimizer.step()`` on ``W``)."""
+    if type(out) is tuple:
+        if record:
+            fn._record((base,))
+            fn.n_out = len(out)
+            fn.out_shape = tuple(o.shape for o in out)
+            outs = tuple(_wrap(o, fn, i) for i, o in enumerate(out))
+        else:
+            outs = tuple(_wrap(o, None, 0) for o in out)
+    else:
+        if record:
+            fn._record((base,))
+            fn.out_shape = out.shape
+        outs = (_wrap(out, fn if record else None, 0),)
+    if fn.view is True or fn.aliases(out, base.data):
+        counter = base._version
+        if counter is None:
+            base._version = counter = [0]
+        for t in outs:
             t._version = counter
-        wrapped.append(t)
-    return tuple(wrapped) if type(out) is tuple else wrapped[0]
+    return outs if type(out) is tuple else outs[0]
 
 
-def _aliases(view: Any, array: Any) -> bool:
+def may_alias(view: Any, array: Any) -> bool:
     """Whether ``view`` may share memory with ``array``: NumPy's bounds check; on CuPy
     any view counts (conservative: a false alarm raises, it never hides a change)."""
     if isinstance(view, np.ndarray):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.context import state
-from ..autograd.function import Function
+from ..autograd.function import Function, may_alias
 from ..tensor import Tensor
 from .device import check_same_device
 
@@ -29,7 +29,13 @@ def _has_int_array(index: Any) -> bool:
 class GetItem(Function):
     """``a[index]``; backward scatters the gradient into zeros of ``a``'s shape."""
 
-    view = True
+    view = "maybe"
+
+    def aliases(self, out: Any, array: Any) -> bool:
+        """Basic indexing gives a view; integer arrays and bool masks give a copy."""
+        parts = self.index if isinstance(self.index, tuple) else (self.index,)
+        return not any(backend.is_array(p) for p in parts) or may_alias(out, array)
+
     def forward(self, a):
         self.in_shape = a.shape
         return a[self.index]

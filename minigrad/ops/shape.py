@@ -38,7 +38,7 @@ def _check_joinable(op: str, tensors: Sequence[Tensor], axis: int, same_size: bo
 class Reshape(Function):
     """``a`` reshaped to ``shape``; backward reshapes the gradient back."""
 
-    view = True
+    view = "maybe"  # a reshape of a non-contiguous array copies
     def forward(self, a):
         self.in_shape = a.shape
         return a.reshape(self.shape)
