@@ -45,12 +45,13 @@ def make_step(cell: str, b: int, t: int, i: int, h: int, step: object) -> object
     def train_step() -> None:
         for p in (w_ih, w_hh, bias, b_hn):
             p.grad = None
-        gi = mg.nn.functional.linear(x, w_ih, bias)
+        gi = mg.nn.functional.linear(x.reshape(t * b, i), w_ih, bias)
+        gi_steps = mg.split(gi, b, axis=0)  # as the layers do: one split op
         w_hh_t = w_hh.T
         state = (zeros, zeros) if mode == "lstm" else (zeros,)
         outs = []
         for k in range(t):
-            state = step(gi[k], state, w_hh_t, b_hn if mode == "gru" else None)
+            state = step(gi_steps[k], state, w_hh_t, b_hn if mode == "gru" else None)
             outs.append(state[0])
         diff = mg.stack(outs) - target
         (diff * diff).mean().backward()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
 from ..autograd.context import state
 from ..tensor import Tensor
+from .fuse import fuse_plan
 from .replay import CompiledCall, run_forward
 from .trace import Plan, Uncompilable, trace
 
@@ -55,8 +57,9 @@ class Compiled:
     the function could not be compiled and runs eagerly); ``trace_seconds`` says what
     tracing cost."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], fuse: bool = True) -> None:
         self.fn = fn
+        self.fuse = fuse and os.environ.get("MINIGRAD_FUSE", "1") != "0"
         self.plans: dict[Any, Plan | None] = {}
         self.reasons: dict[Any, str] = {}
         self.trace_seconds = 0.0
@@ -101,6 +104,8 @@ class Compiled:
             return self.fn(*rebuild(tensors))
         finally:
             self.trace_seconds += time.perf_counter() - t0
+        if self.fuse:
+            fuse_plan(plan, "cpu" if type(tensors[0].data).__module__.startswith("numpy") else "cuda")
         self.plans[key] = plan
         return self.__call__(*rebuild(tensors))
 
@@ -110,12 +115,16 @@ def _wrap_outputs(outs: tuple, plan: Plan) -> Any:
     return wrapped if plan.as_tuple else wrapped[0]
 
 
-def compile(fn: Callable[..., Any]) -> Compiled:  # noqa: A001 - torch.compile's name
+def compile(fn: Callable[..., Any] | None = None, *, fuse: bool = True) -> Any:  # noqa: A001
     """Compile ``fn`` (a function of Tensors built from minigrad ops) into a replayed plan.
 
     Usable as a decorator. Each call with a new input signature traces ``fn`` once (its
     forward and, by the primitives' own gradient formulas, its backward); later calls
     replay that trace as one node in the eager graph, with the same numbers as eager.
     ``detect_anomaly``, ``create_graph=True`` and functions the tracer cannot reproduce
-    (random masks, tensors that need grad but are not arguments) run eagerly."""
-    return Compiled(fn)
+    (random masks, tensors that need grad but are not arguments) run eagerly.
+    ``fuse=False`` (or ``MINIGRAD_FUSE=0``) replays op by op, without generated kernels.
+    Returns a ``Compiled`` (or, called as ``compile(fuse=...)``, a decorator making one)."""
+    if fn is None:
+        return functools.partial(Compiled, fuse=fuse)
+    return Compiled(fn, fuse=fuse)

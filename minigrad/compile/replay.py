@@ -6,12 +6,21 @@ from typing import Any
 
 from ..autograd.context import state
 from ..autograd.function import Function
+from .fuse import Group, kernel_for
 from .trace import Plan
 
 
-def run_steps(steps: list, vals: list) -> None:
-    """Evaluate ``steps`` in order on the slot list ``vals`` (written in place)."""
+def run_steps(steps: list, vals: list, plan: Plan | None = None, device: str = "cpu") -> None:
+    """Evaluate ``steps`` (Steps and fused Groups) in order on the slot list ``vals``."""
     for step in steps:
+        if type(step) is Group:
+            kernel = kernel_for(step, plan.shapes, device)
+            if kernel is None:
+                run_steps(step.steps, vals)
+                continue
+            for slot, value in zip(step.outs, kernel(*[vals[i] for i in step.ins])):
+                vals[slot] = value
+            continue
         fn, ins = step.fn, step.ins
         if len(ins) == 1:
             out = fn.forward(vals[ins[0]])
@@ -32,7 +41,7 @@ def run_forward(plan: Plan, arrays: tuple) -> tuple[list, tuple]:
     vals[: plan.n_inputs] = arrays
     for slot, value in plan.constants.items():
         vals[slot] = value
-    run_steps(plan.forward, vals)
+    run_steps(plan.forward_run, vals, plan, _device(arrays[0]))
     return vals, tuple(vals[i] for i in plan.out_slots)
 
 
@@ -76,7 +85,7 @@ class CompiledCall(Function):
                 vals[base + k] = _zeros_like(out)
             else:
                 vals[base + k] = g.data
-        run_steps(plan.backward, vals)
+        run_steps(plan.backward_run, vals, plan, _device(vals[base]))
         from ..autograd.function import _wrap
 
         result = tuple(None if s is None or not need else _wrap(vals[s], None, 0)
@@ -113,3 +122,7 @@ def _zeros_like(a: Any) -> Any:
     from ..backend import xp_of
 
     return xp_of(a).zeros_like(a)
+
+
+def _device(array: Any) -> str:
+    return "cpu" if type(array).__module__.startswith("numpy") else "cuda"

@@ -51,6 +51,10 @@ class Plan:
     grad_slots: tuple[int | None, ...] = ()  # one per input (None: no gradient)
     keep: tuple[int, ...] = ()  # forward slots the backward reads
     as_tuple: bool = True  # the function returned a tuple (even of one Tensor)
+    shapes: dict[int, tuple] = field(default_factory=dict)  # every slot's, from the trace
+    dtypes: dict[int, Any] = field(default_factory=dict)
+    forward_run: list = field(default_factory=list)  # the tapes with fused groups (fuse.py)
+    backward_run: list = field(default_factory=list)
 
     @property
     def n_ops(self) -> int:
@@ -99,9 +103,13 @@ class _Slots:
         self.constants: dict[int, Any] = {}
         self.n = 0
         self.keepalive: list[Any] = []
+        self.shapes: dict[int, tuple] = {}
+        self.dtypes: dict[int, Any] = {}
 
     def new(self, t: Tensor) -> int:
         self.keepalive.append(t)
+        self.shapes[self.n] = tuple(t.data.shape)
+        self.dtypes[self.n] = t.data.dtype
         self.of[_key(t)] = self.n
         self.n += 1
         return self.n - 1
@@ -183,5 +191,7 @@ def trace(fn: Any, tensors: Sequence[Tensor], rebuild: Any, with_backward: bool)
                                  and i not in seeds))
     plan.as_tuple = isinstance(result, tuple)
     plan.n_slots = slots.n
+    plan.shapes, plan.dtypes = slots.shapes, slots.dtypes
+    plan.forward_run, plan.backward_run = list(plan.forward), list(plan.backward)
     plan.constants = slots.constants
     return plan, outs
