@@ -4,6 +4,8 @@ to eager where it must (create_graph, detect_anomaly, what it cannot reproduce).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from conftest import DEVICES
@@ -213,3 +215,62 @@ def test_random_elementwise_chains_match_eager(chain: list, shape_b: tuple, dtyp
                 assert x is None
             else:
                 np.testing.assert_allclose(x, y, **TOL[dtype])
+
+
+def _lstm_plan(device: str, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple:
+    ts = _step_inputs("lstm", 3, 4, np.float32, device, 5)
+    gi, h, c, w, _ = ts
+    compiled = mg.compile(lstm_step)
+    compiled(gi, (h, c), w, None)
+    out = compiled(gi, (h, c), w, None)
+    (out[0].sum() + out[1].sum()).backward()
+    return next(iter(compiled.plans.values())), out, [t.grad.numpy() for t in (gi, h, c, w)]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_elementwise_runs_are_fused_into_kernels(device: str) -> None:
+    from minigrad.compile.fuse import Group
+
+    plan, _, _ = _lstm_plan(device)
+    forward = [s for s in plan.forward_run if isinstance(s, Group)]
+    backward = [s for s in plan.backward_run if isinstance(s, Group)]
+    assert backward and len(backward[0].ops) >= 15  # the gate gradients: one kernel
+    if device == "cuda":  # transcendentals fuse too: the whole cell update is one kernel
+        assert forward and "Sigmoid" in forward[0].ops and "Tanh" in forward[0].ops
+    kinds = {d for g in forward + backward for d, k in (g.kernel or {}).items() if k is not None}
+    if device == "cuda" or _has_numba():
+        assert kinds == {device}
+
+
+def _has_numba() -> bool:
+    from minigrad.compile.fuse import numba_available
+
+    return numba_available()
+
+
+def test_without_numba_the_plan_replays_op_by_op_with_the_same_numbers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, fused_out, fused_grads = _lstm_plan("cpu")
+    from minigrad.compile import fuse  # (mg.compile is the function; the module is here)
+
+    monkeypatch.setattr(fuse, "numba_available", lambda: False)
+    plan, out, grads = _lstm_plan("cpu")
+    assert all(k is None for g in plan.backward_run if hasattr(g, "ops") for k in g.kernel.values())
+    for a, b in zip(list(fused_out) + fused_grads, list(out) + grads):
+        np.testing.assert_allclose(np.asarray(b.numpy() if hasattr(b, "numpy") else b),
+                                   np.asarray(a.numpy() if hasattr(a, "numpy") else a),
+                                   **TOL[np.float32])
+
+
+@pytest.mark.skipif(not _has_numba(), reason="numba not installed (pip install 'minigrad[jit]')")
+def test_cpu_kernels_are_cached_on_disk(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minigrad.compile import fuse
+
+    monkeypatch.setenv("MINIGRAD_CACHE", str(tmp_path))
+    for name in [m for m in sys.modules if m.startswith("minigrad_kernel_")]:
+        monkeypatch.delitem(sys.modules, name)  # loaded from the default cache: load again
+    _lstm_plan("cpu")
+    kernels = list((tmp_path / "kernels").glob("minigrad_kernel_*.py"))
+    assert kernels and fuse.kernel_dir() == tmp_path / "kernels"
+    index = list((tmp_path / "kernels").rglob("*.nbi"))  # numba's cache index, per kernel
+    assert index
