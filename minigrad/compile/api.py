@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..autograd.context import state
+from ..backend import array_context
 from ..tensor import Tensor
 from .fuse import fuse_plan
 from .replay import CompiledCall, run_forward
@@ -71,6 +72,8 @@ class Compiled:
             return self.fn(*args)
         tensors: list[Tensor] = []
         structure = _flatten(args, tensors)
+        if not tensors:
+            return self.fn(*args)
         grad_on = state.grad_enabled and any(t.requires_grad for t in tensors)
         key = (_structure_key(structure), grad_on, tuple(
             (t.data.shape, t.data.dtype.str, type(t.data).__module__,
@@ -85,7 +88,9 @@ class Compiled:
         if plan is None:
             return self.fn(*args)
         if not grad_on:
-            _, outs = run_forward(plan, tuple(t.data for t in tensors))
+            arrays = tuple(t.data for t in tensors)
+            with array_context(arrays[0]):  # CuPy runs kernels on the current device
+                _, outs = run_forward(plan, arrays)
             return _wrap_outputs(outs, plan)
         rebuild = functools.partial(_rebuild, structure)
         out = CompiledCall.apply(*tensors, plan=plan, eager=self.fn, rebuild=rebuild)

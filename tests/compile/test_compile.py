@@ -138,8 +138,9 @@ def test_a_tensor_needing_grad_that_is_not_an_argument_runs_eagerly() -> None:
     assert "pass every tensor" in next(iter(compiled.reasons.values()))
 
 
-def test_without_grad_the_compiled_function_replays_its_forward() -> None:
-    ts = _step_inputs("lstm", 2, 3, np.float64, "cpu", 3)
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda:1", marks=DEVICES[1].marks)])
+def test_without_grad_the_compiled_function_replays_its_forward(device: str) -> None:
+    ts = _step_inputs("lstm", 2, 3, np.float64, device, 3)
     gi, h, c, w, _ = ts
     compiled = mg.compile(lstm_step)
     with mg.no_grad():
