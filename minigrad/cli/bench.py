@@ -353,6 +353,30 @@ def _fmt(v: tuple[float, float] | None) -> str:
     return "n/a" if v is None else f"{v[0]:.0f}/{v[1]:.0f}"
 
 
+def _blas_threads_settable(threads: int) -> bool:
+    """Whether this process's BLAS can run ``threads`` threads: it read the environment
+    when NumPy loaded, so only threadpoolctl can change it afterwards."""
+    if os.environ.get("OPENBLAS_NUM_THREADS") == str(threads):
+        return True
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _respawn(argv: list[str], threads: int) -> int:
+    """Run the benchmark in a fresh process whose BLAS starts with ``threads`` threads.
+
+    Pinned to one core, a BLAS with two threads spins against itself and small matmuls
+    get 20-50x slower, so a pinned run in this process would measure that, not minigrad."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "minigrad.cli.bench", *argv], env=env).returncode
+
+
 def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
     """``minigrad bench``: time training steps; ``--full`` runs every configuration."""
     parser = argparse.ArgumentParser(prog="minigrad bench", description=__doc__.splitlines()[0])
@@ -375,6 +399,8 @@ def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
     args = parser.parse_args(argv)
     if args.pin is not None:
         args.threads = 1
+        if not _blas_threads_settable(args.threads):
+            return _respawn(list(sys.argv[1:] if argv is None else argv), args.threads)
     set_threads(args.threads)
     core = pin_to_core(args.pin) if args.pin is not None else None
     configs = [tuple(args.config)] if args.config else (CONFIGS if args.full else QUICK_CONFIGS)

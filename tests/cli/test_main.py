@@ -37,14 +37,14 @@ def test_console_script_entry_point_runs() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning needs Linux sched_setaffinity")
-def test_bench_pinned_with_compiled_steps(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_pinned_with_compiled_steps(capfd: pytest.CaptureFixture[str]) -> None:
+    """(Without one BLAS thread in this process the benchmark runs in a subprocess.)"""
     cores = os.sched_getaffinity(0)
     try:
         assert main(["bench", "--cells", "lstm,gru", "--config", "2", "3", "4", "5", "--repeat", "1",
                      "--pin", str(min(cores)), "--compiled", "--peers", ""]) == 0
-        assert os.sched_getaffinity(0) == {min(cores)}
     finally:
         os.sched_setaffinity(0, cores)
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert "pinned to core" in out and "mg.compile ms" in out and "first compiled step" in out
     assert out.count("(2, 3, 4, 5)") == 4  # two rows, and the first-call times of both
