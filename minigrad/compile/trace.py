@@ -17,6 +17,7 @@ from typing import Any
 from ..autograd.context import enable_grad
 from ..autograd.function import Function
 from ..autograd.grad import grad as autograd_grad
+from ..backend import array_context
 from ..tensor import Tensor
 
 _LOCK = threading.Lock()  # tracing patches Function.apply: one trace at a time
@@ -71,11 +72,13 @@ class _Recorder:
         self.original = Function.__dict__["apply"]
         original = self.original.__func__
         calls = self.calls
+        me = threading.get_ident()
 
         def recording_apply(cls: type, *inputs: Tensor, **attrs: Any) -> Any:
             out = original(cls, *inputs, **attrs)
-            first = out[0] if type(out) is tuple else out
-            calls.append((first.grad_fn, inputs, out, cls, attrs))
+            if threading.get_ident() == me:  # other threads' ops are not this trace's
+                first = out[0] if type(out) is tuple else out
+                calls.append((first.grad_fn, inputs, out, cls, attrs))
             return out
 
         Function.apply = classmethod(recording_apply)
@@ -158,13 +161,17 @@ def trace(fn: Any, tensors: Sequence[Tensor], rebuild: Any, with_backward: bool)
     slots = _Slots()
     holders = []
     for t in tensors:
-        h = Tensor._from_array(t.data)
+        with array_context(t.data):  # a copy: the trace may not change the caller's
+            h = Tensor._from_array(t.data.copy())
         if with_backward and t.requires_grad:
             h.requires_grad = True
         holders.append(h)
         slots.new(h)
     with enable_grad(), _Recorder() as rec:
         result = fn(*rebuild(holders))
+    if any(h._version is not None and h._version[0] for h in holders):
+        # replay computes the new values but would not write them into the caller's tensor
+        raise Uncompilable("the function modifies an argument in place")
     outs = result if isinstance(result, tuple) else (result,)
     if not outs or not all(isinstance(o, Tensor) for o in outs):
         raise Uncompilable("the function must return a Tensor or a tuple of Tensors")

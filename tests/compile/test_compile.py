@@ -138,6 +138,21 @@ def test_a_tensor_needing_grad_that_is_not_an_argument_runs_eagerly() -> None:
     assert "pass every tensor" in next(iter(compiled.reasons.values()))
 
 
+def test_a_function_changing_an_argument_in_place_runs_eagerly() -> None:
+    def f(x: mg.Tensor, y: mg.Tensor) -> mg.Tensor:
+        y.mul_(2)
+        return x * y
+
+    compiled = mg.compile(f)
+    for _ in range(2):
+        x = mg.tensor([1.0, 2.0], requires_grad=True)
+        y = mg.tensor([3.0, 4.0])
+        out = compiled(x, y)
+        np.testing.assert_array_equal(y.numpy(), [6.0, 8.0])
+        np.testing.assert_array_equal(out.numpy(), [6.0, 16.0])
+    assert "in place" in next(iter(compiled.reasons.values()))
+
+
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda:1", marks=DEVICES[1].marks)])
 def test_without_grad_the_compiled_function_replays_its_forward(device: str) -> None:
     ts = _step_inputs("lstm", 2, 3, np.float64, device, 3)
