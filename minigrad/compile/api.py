@@ -15,13 +15,19 @@ from .replay import CompiledCall, run_forward
 from .trace import Plan, Uncompilable, trace
 
 
-def _flatten(args: Any, tensors: list[Tensor]) -> Any:
-    """The call's structure with every Tensor replaced by its position in ``tensors``."""
+def _flatten(args: Any, tensors: list[Tensor], key: list) -> Any:
+    """The call's structure with every Tensor replaced by its position in ``tensors``;
+    ``key`` gets one hashable entry per node of the structure (the signature)."""
     if isinstance(args, Tensor):
         tensors.append(args)
+        data = args.data
+        key.append((data.shape, data.dtype, type(data), getattr(data, "device", None),
+                    args.requires_grad))
         return _Leaf(len(tensors) - 1)
     if isinstance(args, (tuple, list)):
-        return type(args)(_flatten(a, tensors) for a in args)
+        key.append((type(args), len(args)))
+        return type(args)(_flatten(a, tensors, key) for a in args)
+    key.append(("v", args))
     return args
 
 
@@ -38,14 +44,6 @@ def _rebuild(structure: Any, flat: list) -> Any:
     if isinstance(structure, (tuple, list)):
         return type(structure)(_rebuild(s, flat) for s in structure)
     return structure
-
-
-def _structure_key(structure: Any) -> Any:
-    if type(structure) is _Leaf:
-        return ("T", int(structure))
-    if isinstance(structure, (tuple, list)):
-        return (type(structure).__name__, tuple(_structure_key(s) for s in structure))
-    return ("v", structure)
 
 
 class Compiled:
@@ -71,14 +69,12 @@ class Compiled:
         if state.anomaly:
             return self.fn(*args)
         tensors: list[Tensor] = []
-        structure = _flatten(args, tensors)
+        parts: list = []
+        structure = _flatten(args, tensors, parts)
         if not tensors:
             return self.fn(*args)
         grad_on = state.grad_enabled and any(t.requires_grad for t in tensors)
-        key = (_structure_key(structure), grad_on, tuple(
-            (t.data.shape, t.data.dtype.str, type(t.data).__module__,
-             getattr(t.data, "device", None) if type(t.data).__module__ != "numpy" else None,
-             grad_on and t.requires_grad) for t in tensors))
+        key = (grad_on, *parts)
         try:
             plan = self.plans[key]
         except KeyError:

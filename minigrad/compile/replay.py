@@ -69,6 +69,12 @@ class CompiledCall(Function):
         """``Compiled[fn]``: what the graph picture calls the node."""
         return f"Compiled[{getattr(self.eager, '__name__', 'fn')}]"
 
+    @property
+    def inner_ops(self) -> list[str]:
+        """The primitives the node replays, forward then backward, in order (its traced
+        graph is ``self.plan``: ``plan.forward`` and ``plan.backward`` tapes)."""
+        return [s.fn.name for s in self.plan.forward] + [s.fn.name for s in self.plan.backward]
+
     def backward(self, *grads: Any) -> Any:
         plan: Plan = self.plan
         if state.grad_enabled or not plan.backward:

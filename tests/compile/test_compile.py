@@ -84,6 +84,7 @@ def test_compiled_call_is_one_node_in_the_eager_graph() -> None:
     assert isinstance(fn, CompiledCall) and c2.grad_fn is fn
     assert fn.name == "Compiled[lstm_step]" and fn.scope == "t7"
     assert [e[0] for e in fn.next] == [gi, h, c, w]
+    assert fn.inner_ops[:3] == ["MatMul", "Add", "Split"] and fn.inner_ops.count("Sigmoid") == 3
     dot = mg.viz.to_dot(h2.sum() + c2.sum())
     assert "Compiled[lstm_step]" in dot
 
