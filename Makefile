@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	@# MPI for tests/distributed; where it cannot be installed those tests skip, saying why.
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[mpi]' \
 		|| echo "note: MPI (minigrad[mpi]) could not be installed; the distributed tests will skip"
+	@# numba for mg.compile's fused CPU kernels; without it they replay op by op (same numbers).
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[jit]' \
+		|| echo "note: numba (minigrad[jit]) could not be installed; compiled functions run unfused"
 	@touch $(STAMP)
 
 # The `dot` binary renders graphs; minigrad still writes DOT source without it.

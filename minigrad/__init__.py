@@ -19,6 +19,7 @@ from .backend import (
     set_default_device,
     set_default_dtype,
 )
+from .compile import compile  # the function shadows the subpackage's name (torch.compile)
 from .creation import (
     arange,
     full,
@@ -196,6 +197,7 @@ int32 = _np.int32
 int = _np.int32  # noqa: A001 - torch.int is int32
 bool = _np.bool_  # noqa: A001
 
+__all__ += ["compile"]
 __all__ += [
     "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
     "asin", "asinh", "atan", "atan2", "atanh", "cos", "cosh", "deg2rad", "erf", "exp2", "expm1",

@@ -29,6 +29,7 @@ LAYERS = {
     "minigrad.creation": "core",
     "minigrad._dimargs": "core",
     "minigrad.serialization": "serialization",
+    "minigrad.compile": "compile",
     "minigrad.nn": "nn",
     "minigrad.optim": "optim",
     "minigrad.viz": "viz",
@@ -43,12 +44,14 @@ ALLOWED = {
     "backend": set(),
     "core": {"backend"},
     "serialization": {"backend", "core"},
-    "nn": {"backend", "core", "serialization"},
+    "compile": {"backend", "core"},
+    "nn": {"backend", "core", "serialization", "compile"},
     "optim": {"backend", "core", "serialization"},
     "viz": {"backend", "core"},
     "distributed": {"backend", "core", "serialization", "nn", "optim"},
-    "api": {"backend", "core", "serialization", "nn", "optim", "viz", "distributed"},
-    "programs": {"backend", "core", "serialization", "nn", "optim", "viz", "distributed", "api"},
+    "api": {"backend", "core", "serialization", "compile", "nn", "optim", "viz", "distributed"},
+    "programs": {"backend", "core", "serialization", "compile", "nn", "optim", "viz", "distributed",
+                 "api"},
 }
 
 

@@ -1,10 +1,13 @@
 """Training-step benchmark of the recurrent layers (``minigrad bench``).
 
-One step = forward over the sequence, mean-square loss, backward. minigrad and PyTorch
-(when importable) are timed in the same process, interleaved, with the same thread
-count, and the ratio reported is the median of per-pair ratios, so machine noise hits
-both alike. Peak memory is measured for each framework in its own subprocess.
-``benchmarks/bench_rnn.py`` runs the full table; ``minigrad bench`` a quick one.
+One step = forward over the sequence, mean-square loss, backward. minigrad (eager, and
+with ``--compiled`` its step functions wrapped in ``mg.compile``), PyTorch and JAX
+(``jit`` + ``lax.scan``), each when importable (optional peers, never dependencies), are
+timed in the same process, interleaved, with the same thread count; ratios are medians
+of per-round ratios, so machine noise hits all alike. ``--pin CORE`` runs everything on
+one core with one thread (the fair measure on a shared machine). Peak memory is measured
+for each framework in its own subprocess. ``benchmarks/bench_rnn.py`` runs the full
+table; ``minigrad bench`` a quick one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ def set_threads(n: int) -> None:
     """Pin BLAS (and PyTorch) to ``n`` threads, before numpy does any work."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
+    if n == 1:  # XLA's CPU client: no intra-op thread pool
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                           "intra_op_parallelism_threads=1")
     try:
         from threadpoolctl import threadpool_limits
 
@@ -102,6 +108,93 @@ def make_torch_step(cell: str, b: int, t: int, i: int, h: int,
     return step
 
 
+def pin_to_core(core: int) -> int:
+    """Run this process (and the threads it starts later) on one CPU core; returns it."""
+    if not hasattr(os, "sched_setaffinity"):
+        raise RuntimeError("--pin needs os.sched_setaffinity (Linux)")
+    core = core % os.cpu_count()
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def make_compiled_step(cell: str, b: int, t: int, i: int, h: int,
+                       device: str = "cpu") -> Callable[[], None]:
+    """``make_minigrad_step`` with the cell's step function compiled (``mg.compile``)."""
+    import minigrad as mg
+    from minigrad.nn import _recurrent_steps as steps
+
+    step = make_minigrad_step(cell, b, t, i, h, device)
+    eager = dict(steps.STEPS)
+    compiled = {mode: mg.compile(fn) for mode, fn in eager.items()}
+
+    def compiled_step() -> None:
+        steps.STEPS.update(compiled)
+        try:
+            step()
+        finally:
+            steps.STEPS.update(eager)
+
+    compiled_step.compiled = compiled
+    return compiled_step
+
+
+def jax_available() -> bool:
+    """Whether JAX imports (an optional peer: ``pip install jax``)."""
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_jax_step(cell: str, b: int, t: int, i: int, h: int,
+                  device: str = "cpu") -> Callable[[], None]:
+    """One JAX training step (``jit`` of ``value_and_grad`` over a ``lax.scan``), PyTorch's
+    cell equations and gate order, float32."""
+    import jax
+    import jax.numpy as jnp
+
+    g = GATES[cell]
+    rng = np.random.default_rng(0)
+    s = 1 / np.sqrt(h)
+    params = {k: jnp.asarray(rng.uniform(-s, s, shape).astype(np.float32)) for k, shape in
+              (("w_ih", (g * h, i)), ("w_hh", (g * h, h)), ("b_ih", (g * h,)), ("b_hh", (g * h,)))}
+    x = jnp.asarray(rng.standard_normal((t, b, i)).astype(np.float32))
+    target = jnp.asarray(rng.standard_normal((t, b, h)).astype(np.float32))
+
+    def loss(p: dict, x: Any, target: Any) -> Any:
+        gi = x @ p["w_ih"].T + p["b_ih"]
+        h0 = jnp.zeros((b, h), jnp.float32)
+
+        def step(carry: Any, gi_t: Any) -> Any:
+            if cell == "lstm":
+                hh, c = carry
+                ig, fg, gg, og = jnp.split(gi_t + hh @ p["w_hh"].T + p["b_hh"], 4, axis=-1)
+                c = jax.nn.sigmoid(fg) * c + jax.nn.sigmoid(ig) * jnp.tanh(gg)
+                hh = jax.nn.sigmoid(og) * jnp.tanh(c)
+                return (hh, c), hh
+            if cell == "gru":
+                gh = carry @ p["w_hh"].T + p["b_hh"]
+                r, z = jnp.split(jax.nn.sigmoid(gi_t[:, :2 * h] + gh[:, :2 * h]), 2, axis=-1)
+                n = jnp.tanh(gi_t[:, 2 * h:] + r * gh[:, 2 * h:])
+                hh = n + z * (carry - n)
+                return hh, hh
+            hh = jnp.tanh(gi_t + carry @ p["w_hh"].T + p["b_hh"])
+            return hh, hh
+
+        carry = (h0, h0) if cell == "lstm" else h0
+        _, out = jax.lax.scan(step, carry, gi)
+        return jnp.mean((out - target) ** 2)
+
+    grad_fn = jax.jit(jax.value_and_grad(loss))
+
+    def run_step() -> None:
+        value, grads = grad_fn(params, x, target)
+        jax.block_until_ready(grads)
+
+    return run_step
+
+
 def _status_kib(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -120,11 +213,19 @@ def _step_peak_kib(step: Any) -> int:
     return _status_kib("VmHWM") - base
 
 
-def _peak_memory_child(framework: str, cell: str, config: list[int], threads: int) -> None:
+MAKERS = {"minigrad": make_minigrad_step, "compiled": make_compiled_step,
+          "torch": make_torch_step, "jax": make_jax_step}
+LABELS = {"minigrad": "minigrad", "compiled": "mg.compile", "torch": "PyTorch", "jax": "JAX"}
+
+
+def _peak_memory_child(framework: str, cell: str, config: list[int], threads: int,
+                       core: int | None = None) -> None:
     """Peak extra memory of the first step (allocator and BLAS start-up included) and
     of the second (steady state, where freed memory is reused)."""
     set_threads(threads)
-    make = make_minigrad_step if framework == "minigrad" else make_torch_step
+    if core is not None:
+        pin_to_core(core)
+    make = MAKERS[framework]
     step = make(cell, *config)
     first = _step_peak_kib(step)
     second = _step_peak_kib(step)
@@ -132,12 +233,12 @@ def _peak_memory_child(framework: str, cell: str, config: list[int], threads: in
 
 
 def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
-                    threads: int) -> tuple[float, float] | None:
+                    threads: int, core: int | None = None) -> tuple[float, float] | None:
     """(first step, second step) peak extra resident memory in MiB, measured in a fresh
     subprocess so that the frameworks do not share allocators."""
     code = (
         "from minigrad.cli.bench import _peak_memory_child as c; "
-        f"c({framework!r}, {cell!r}, {list(config)!r}, {threads})"
+        f"c({framework!r}, {cell!r}, {list(config)!r}, {threads}, {core!r})"
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
@@ -156,57 +257,85 @@ def _package_root() -> str:
 
 
 def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: int,
-        memory: bool, device: str = "cpu") -> list[dict[str, Any]]:
-    """Time every (cell, config); print one table row each and return the rows."""
-    try:
-        import torch
+        memory: bool, device: str = "cpu", compiled: bool = False, core: int | None = None,
+        peers: tuple[str, ...] = ("torch", "jax")) -> list[dict[str, Any]]:
+    """Time every (cell, config); print one table row each and return the rows.
 
-        torch.set_num_threads(threads)
-    except ImportError:
-        torch = None
+    Columns: ms per step of each framework (medians), then ``x/best``: the median over
+    rounds of minigrad's time (compiled when ``compiled``) over the fastest peer's."""
+    torch = None
+    if "torch" in peers:
+        try:
+            import torch
+
+            torch.set_num_threads(threads)
+            torch.set_num_interop_threads(threads)
+        except (ImportError, RuntimeError):
+            pass
+    have_jax = "jax" in peers and device == "cpu" and jax_available()
+    frameworks = ["minigrad"] + (["compiled"] if compiled else [])
+    others = (["torch"] if torch is not None else []) + (["jax"] if have_jax else [])
     rate = matmul_rate()
-    print(f"threads={threads}  numpy float32 matmul rate: {rate:.1f} GFLOP/s  "
-          f"torch: {torch.__version__ if torch else 'not installed'}  device: {device}")
-    cols = f"{'cell':<5}{'(B, T, I, H)':<22}{'minigrad ms':>12}{'GFLOP/s':>9}{'of mm':>7}"
-    if torch is not None:
-        cols += f"{'torch ms':>10}{'mg/torch':>10}"
+    where = f"pinned to core {core}" if core is not None else "not pinned"
+    print(f"threads={threads} ({where})  numpy float32 matmul rate: {rate:.1f} GFLOP/s  "
+          f"torch: {torch.__version__ if torch else 'not installed'}  "
+          f"jax: {_jax_version() if have_jax else 'not installed'}  device: {device}")
+    cols = f"{'cell':<5}{'(B, T, I, H)':<22}"
+    cols += "".join(f"{LABELS[f] + ' ms':>15}" for f in frameworks + others)
+    cols += f"{'GFLOP/s':>9}{'of mm':>7}"
+    if others:
+        cols += f"{'x/best':>8}"
     if memory:
-        cols += f"{'mg MiB':>10}" + (f"{'torch MiB':>11}" if torch is not None else "")
+        cols += "".join(f"{LABELS[f] + ' MiB':>16}" for f in frameworks + others)
     print(cols)
     print("-" * len(cols))
     rows = []
     for cell in cells:
         for config in configs:
-            mg_step = make_minigrad_step(cell, *config, device=device)
-            t_step = make_torch_step(cell, *config, device=device) if torch is not None else None
-            mg_step()
-            if t_step:
-                t_step()
-            mg_times, t_times, ratios = [], [], []
+            steps = {f: MAKERS[f](cell, *config, device=device) for f in frameworks + others}
+            t0 = time.perf_counter()
+            for f in frameworks + others:
+                if f == "compiled":
+                    t0 = time.perf_counter()
+                steps[f]()  # warm up (traces, kernel compiles, jit)
+                if f == "compiled":
+                    first_compiled_s = time.perf_counter() - t0
+            times: dict[str, list[float]] = {f: [] for f in steps}
+            ratios = []
             for _ in range(repeat):
-                a = _timed(mg_step)
-                mg_times.append(a)
-                if t_step:
-                    b = _timed(t_step)
-                    t_times.append(b)
-                    ratios.append(a / b)
-            mg_ms = statistics.median(mg_times) * 1e3
-            gflops = step_flops(cell, *config) / (mg_ms / 1e3) / 1e9
-            row = {"cell": cell, "config": config, "minigrad_ms": mg_ms, "gflops": gflops,
-                   "fraction_of_matmul": gflops / rate}
-            line = f"{cell:<5}{str(config):<22}{mg_ms:>12.1f}{gflops:>9.1f}{gflops / rate:>7.0%}"
-            if t_step:
-                row["torch_ms"] = statistics.median(t_times) * 1e3
+                for f, step in steps.items():
+                    times[f].append(_timed(step))
+                if others:
+                    mine = times[frameworks[-1]][-1]
+                    ratios.append(mine / min(times[o][-1] for o in others))
+            ms = {f: statistics.median(v) * 1e3 for f, v in times.items()}
+            best_mg = ms[frameworks[-1]]
+            gflops = step_flops(cell, *config) / (best_mg / 1e3) / 1e9
+            row: dict[str, Any] = {"cell": cell, "config": config, "gflops": gflops,
+                                   "fraction_of_matmul": gflops / rate}
+            row.update({f"{f}_ms": v for f, v in ms.items()})
+            line = f"{cell:<5}{str(config):<22}" + "".join(f"{ms[f]:>15.1f}" for f in steps)
+            line += f"{gflops:>9.1f}{gflops / rate:>7.0%}"
+            if others:
                 row["ratio"] = statistics.median(ratios)
-                line += f"{row['torch_ms']:>10.1f}{row['ratio']:>10.2f}"
+                line += f"{row['ratio']:>8.2f}"
+            if compiled:
+                fns = steps["compiled"].compiled.values()
+                row["compiled_first_call_s"] = first_compiled_s
+                row["trace_s"] = sum(fn.trace_seconds for fn in fns)
             if memory:
-                row["minigrad_mib"] = peak_memory_mib("minigrad", cell, config, threads)
-                line += f"{_fmt(row['minigrad_mib']):>10}"
-                if torch is not None:
-                    row["torch_mib"] = peak_memory_mib("torch", cell, config, threads)
-                    line += f"{_fmt(row['torch_mib']):>11}"
+                for f in steps:
+                    row[f"{f}_mib"] = peak_memory_mib(f, cell, config, threads, core)
+                    line += f"{_fmt(row[f'{f}_mib']):>16}"
             print(line, flush=True)
             rows.append(row)
+    if compiled:
+        from minigrad.compile import fuse
+
+        print("mg.compile: first compiled step (trace + kernel compile or disk-cache load) "
+              + ", ".join(f"{r['cell']} {r['config']}: {r['compiled_first_call_s'] * 1e3:.0f} ms"
+                          for r in rows)
+              + f"; kernel compile/load in this process: {fuse.compile_seconds * 1e3:.0f} ms")
     late = matmul_rate()
     if late > rate * 1.05:
         print(f"note: the matmul rate measured after the table was {late:.1f} GFLOP/s; the "
@@ -214,8 +343,38 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
     return rows
 
 
+def _jax_version() -> str:
+    import jax
+
+    return jax.__version__
+
+
 def _fmt(v: tuple[float, float] | None) -> str:
     return "n/a" if v is None else f"{v[0]:.0f}/{v[1]:.0f}"
+
+
+def _blas_threads_settable(threads: int) -> bool:
+    """Whether this process's BLAS can run ``threads`` threads: it read the environment
+    when NumPy loaded, so only threadpoolctl can change it afterwards."""
+    if os.environ.get("OPENBLAS_NUM_THREADS") == str(threads):
+        return True
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _respawn(argv: list[str], threads: int) -> int:
+    """Run the benchmark in a fresh process whose BLAS starts with ``threads`` threads.
+
+    Pinned to one core, a BLAS with two threads spins against itself and small matmuls
+    get 20-50x slower, so a pinned run in this process would measure that, not minigrad."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "minigrad.cli.bench", *argv], env=env).returncode
 
 
 def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
@@ -231,10 +390,22 @@ def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
     parser.add_argument("--memory", action="store_true",
                         help="also measure peak memory (MiB, first step / second step)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--pin", type=int, metavar="CORE", default=None,
+                        help="run on this one core with one thread (taskset-style; Linux)")
+    parser.add_argument("--compiled", action="store_true",
+                        help="also time minigrad with its step functions in mg.compile")
+    parser.add_argument("--peers", default="torch,jax",
+                        help="comma-separated peers to time when importable: torch,jax")
     args = parser.parse_args(argv)
+    if args.pin is not None:
+        args.threads = 1
+        if not _blas_threads_settable(args.threads):
+            return _respawn(list(sys.argv[1:] if argv is None else argv), args.threads)
     set_threads(args.threads)
+    core = pin_to_core(args.pin) if args.pin is not None else None
     configs = [tuple(args.config)] if args.config else (CONFIGS if args.full else QUICK_CONFIGS)
-    run(args.cells.split(","), configs, args.repeat, args.threads, args.memory, args.device)
+    run(args.cells.split(","), configs, args.repeat, args.threads, args.memory, args.device,
+        compiled=args.compiled, core=core, peers=tuple(p for p in args.peers.split(",") if p))
     return 0
 
 

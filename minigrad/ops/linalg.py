@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 from ..autograd.function import Function, OpError, grad_formula
@@ -11,15 +12,23 @@ from .broadcast import sum_to
 
 
 class MatMul(Function):
-    """``a @ b`` (batched, broadcast); d/da = g @ b^T, d/db = a^T @ g."""
+    """``a @ b`` (batched, broadcast); d/da = g @ b^T, d/db = a^T @ g.
+
+    An N-D ``a`` times a 2-D ``b`` (``Linear`` on ``(T, B, H)``) is one 2-D product over
+    the folded leading axes, forward and backward: the weight gradient is one
+    ``(K, T*B) @ (T*B, N)`` product, not a ``(T, K, N)`` batch summed afterwards."""
     save_inputs = True
 
     def forward(self, a, b):
+        if a.ndim > 2 and b.ndim == 2:
+            return (a.reshape(prod(a.shape[:-1]), a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
         return a @ b
 
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs_input_grad
+        if a.ndim > 2 and b.ndim == 2:
+            return _folded_backward(a, b, g, na, nb)
         a2 = a if a.ndim > 1 else a.reshape(1, -1)
         b2 = b if b.ndim > 1 else b.reshape(-1, 1)
         if b.ndim == 1:  # (.., m) -> (.., m, 1); then a vector a adds the row axis
@@ -32,6 +41,23 @@ class MatMul(Function):
         if nb:
             gb = sum_to(grad_formula(_aT_g, a2, g), b2.shape).reshape(b.shape)
         return ga, gb
+
+
+def _folded_backward(a: Tensor, b: Tensor, g: Tensor, na: bool, nb: bool) -> tuple:
+    """Gradients of ``a (..., K) @ b (K, N)`` with the leading axes folded into rows."""
+    ga = grad_formula(_folded_g_bT, g, b) if na else None
+    gb = grad_formula(_folded_aT_g, a, g) if nb else None
+    return ga, gb
+
+
+def _folded_g_bT(g, b):
+    m = prod(g.shape[:-1])
+    return (g.reshape(m, g.shape[-1]) @ b.swapaxes(-1, -2)).reshape(*g.shape[:-1], b.shape[0])
+
+
+def _folded_aT_g(a, g):
+    m = prod(a.shape[:-1])
+    return a.reshape(m, a.shape[-1]).swapaxes(-1, -2) @ g.reshape(m, g.shape[-1])
 
 
 def _g_bT(g, b):

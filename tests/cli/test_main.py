@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -33,3 +34,17 @@ def test_console_script_entry_point_runs() -> None:
     result = subprocess.run([sys.executable, "-m", "minigrad.cli", "--help"],
                             capture_output=True, text=True, check=True)
     assert "usage: minigrad" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning needs Linux sched_setaffinity")
+def test_bench_pinned_with_compiled_steps(capfd: pytest.CaptureFixture[str]) -> None:
+    """(Without one BLAS thread in this process the benchmark runs in a subprocess.)"""
+    cores = os.sched_getaffinity(0)
+    try:
+        assert main(["bench", "--cells", "lstm,gru", "--config", "2", "3", "4", "5", "--repeat", "1",
+                     "--pin", str(min(cores)), "--compiled", "--peers", ""]) == 0
+    finally:
+        os.sched_setaffinity(0, cores)
+    out = capfd.readouterr().out
+    assert "pinned to core" in out and "mg.compile ms" in out and "first compiled step" in out
+    assert out.count("(2, 3, 4, 5)") == 4  # two rows, and the first-call times of both

@@ -50,7 +50,7 @@ def _build() -> tuple[types.ModuleType, types.ModuleType]:
     cupy.__version__ = "13.0.0+minigrad-standin"
     cupy.__file__ = _core.__file__
     cupy.STANDIN = True
-    for name in ("ndarray", "asarray", "array", "asnumpy", "get_array_module"):
+    for name in ("ndarray", "asarray", "array", "asnumpy", "get_array_module", "ElementwiseKernel"):
         setattr(cupy, name, getattr(_core, name))
     cupy.is_available = lambda: True
 

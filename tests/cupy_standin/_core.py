@@ -453,3 +453,37 @@ def default_rng(seed: Any = None) -> Generator:
 # Names numpy has that CuPy lacks (or that would bypass the checks): refused.
 NOT_IN_CUPY = {"add_at", "save", "load", "savez", "fromfile", "frombuffer", "vectorize",
                "frompyfunc", "array2string", "set_printoptions", "testing"}
+
+
+_CTYPES = {"float": np.float32, "double": np.float64, "float16": np.float16}
+_C_FUNCS = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "max": np.maximum, "min": np.minimum}
+
+
+class ElementwiseKernel:
+    """``cupy.ElementwiseKernel`` for the straight-line kernels minigrad generates:
+    statements ``ctype name = expr;`` and ``out = expr;`` over broadcast operands, run on
+    the host with NumPy, each assignment rounded to its declared C type."""
+
+    def __init__(self, in_params: str, out_params: str, operation: str, name: str = "kernel") -> None:
+        self.ins = [p.split()[-1] for p in in_params.split(",") if p.strip()]
+        self.outs = [(p.split()[-1], _CTYPES[p.split()[0]]) for p in out_params.split(",") if p.strip()]
+        self.lines = [s.strip() for s in operation.split(";") if s.strip()]
+        self.name = name
+
+    def __call__(self, *args: Any) -> Any:
+        """Fresh output arrays of the operands' broadcast shape (a tuple when several)."""
+        where = f"ElementwiseKernel {self.name}"
+        if len(args) != len(self.ins):
+            raise TypeError(f"{where}: takes {len(self.ins)} inputs, got {len(args)}")
+        arrays = [_unwrap(a, where) for a in args]
+        shape = np.broadcast_shapes(*[np.shape(a) for a in arrays])
+        env: dict[str, Any] = dict(_C_FUNCS)
+        env.update(zip(self.ins, arrays))
+        out_types = dict(self.outs)
+        for line in self.lines:
+            target, expr = (s.strip() for s in line.split("=", 1))
+            parts = target.split()
+            ctype = _CTYPES[parts[0]] if len(parts) == 2 else out_types[parts[-1]]
+            env[parts[-1]] = np.asarray(eval(expr, {"__builtins__": {}}, env), dtype=ctype)
+        outs = tuple(_wrap(np.broadcast_to(env[n], shape).astype(t)) for n, t in self.outs)
+        return outs if len(outs) > 1 else outs[0]
