@@ -65,12 +65,14 @@ def _timed(fn: Any) -> float:
 
 
 def make_minigrad_step(cell: str, b: int, t: int, i: int, h: int,
-                       device: str = "cpu") -> Callable[[], None]:
-    """A function running one minigrad training step of ``cell`` at ``(B, T, I, H)``."""
+                       device: str = "cpu", compiled: bool = False) -> Callable[[], None]:
+    """A function running one minigrad training step of ``cell`` at ``(B, T, I, H)``
+    (with the cell's step compiled when ``compiled``)."""
     import minigrad as mg
 
     mg.manual_seed(0)
     layer = {"rnn": mg.nn.RNN, "lstm": mg.nn.LSTM, "gru": mg.nn.GRU}[cell](i, h).to(device)
+    layer.compile(compiled)
     rng = np.random.default_rng(0)
     x = mg.tensor(rng.standard_normal((t, b, i)).astype(np.float32), device=device)
     target = mg.tensor(rng.standard_normal((t, b, h)).astype(np.float32), device=device)
@@ -119,23 +121,8 @@ def pin_to_core(core: int) -> int:
 
 def make_compiled_step(cell: str, b: int, t: int, i: int, h: int,
                        device: str = "cpu") -> Callable[[], None]:
-    """``make_minigrad_step`` with the cell's step function compiled (``mg.compile``)."""
-    import minigrad as mg
-    from minigrad.nn import _recurrent_steps as steps
-
-    step = make_minigrad_step(cell, b, t, i, h, device)
-    eager = dict(steps.STEPS)
-    compiled = {mode: mg.compile(fn) for mode, fn in eager.items()}
-
-    def compiled_step() -> None:
-        steps.STEPS.update(compiled)
-        try:
-            step()
-        finally:
-            steps.STEPS.update(eager)
-
-    compiled_step.compiled = compiled
-    return compiled_step
+    """``make_minigrad_step`` with the layer's cell step compiled (``layer.compile()``)."""
+    return make_minigrad_step(cell, b, t, i, h, device, compiled=True)
 
 
 def jax_available() -> bool:
@@ -320,7 +307,9 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
                 row["ratio"] = statistics.median(ratios)
                 line += f"{row['ratio']:>8.2f}"
             if compiled:
-                fns = steps["compiled"].compiled.values()
+                from minigrad.nn.recurrent import _COMPILED
+
+                fns = _COMPILED.values()
                 row["compiled_first_call_s"] = first_compiled_s
                 row["trace_s"] = sum(fn.trace_seconds for fn in fns)
             if memory:

@@ -27,6 +27,8 @@ import numpy as np
 
 from .. import backend, ops
 from ..autograd import name_scope
+from ..compile import Compiled
+from ..compile import compile as compile_fn
 from ..creation import zeros
 from ..ops import chunk, split, where
 from ..tensor import Tensor
@@ -329,6 +331,25 @@ def _over_time(step: Callable[..., State], gi_steps: Sequence[Tensor], state: St
     return outputs, state
 
 
+_COMPILED: dict[tuple[type, tuple[str, ...]], Compiled] = {}
+
+
+def _compiled_step(cell: type[_CellBase], step_args: dict[str, Any]) -> Callable[..., State]:
+    """``cell.step`` with ``step_args`` bound, compiled with ``mg.compile`` (one compiled
+    function per cell class and set of arguments, shared by every layer: plans are cached
+    per input signature). The extras are passed positionally, as ``compile`` wants."""
+    names = tuple(step_args)
+    compiled = _COMPILED.get((cell, names))
+    if compiled is None:
+        def positional(gi: Tensor, state: State, w_hh_t: Tensor, *extras: Any) -> State:
+            return cell.step(gi, state, w_hh_t, **dict(zip(names, extras)))
+
+        positional.__name__ = positional.__qualname__ = f"{cell.__name__}.step"
+        compiled = _COMPILED[(cell, names)] = compile_fn(positional)
+    extras = tuple(step_args.values())
+    return lambda gi, state, w_hh_t: compiled(gi, state, w_hh_t, *extras)
+
+
 class _RNNBase(Module):
     """Multi-layer, optionally bidirectional recurrent layer of ``cell``s over whole sequences.
 
@@ -369,6 +390,7 @@ class _RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
+        self.compiled = False  # set by compile(): run the cell's step through mg.compile
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else (proj_size or hidden_size) * self.num_directions
             for suffix in ("", "_reverse")[:self.num_directions]:
@@ -403,6 +425,15 @@ class _RNNBase(Module):
                 parts.append(text)
         return ", ".join(parts)
 
+    def compile(self, mode: bool = True) -> _RNNBase:
+        """Run the cell's step through ``mg.compile`` (traced once per input signature,
+        replayed as one graph node per time step, elementwise chains fused where numba or
+        CuPy is present); ``compile(False)`` goes back to eager ops. Outputs and gradients
+        are the eager ones (float64 to 1e-12). The BPTT picture then shows one
+        ``Compiled[...]`` node per step instead of the gate ops. Returns self."""
+        self.compiled = bool(mode)
+        return self
+
     def _direction(
         self, layer: int, reverse: bool, x: Tensor, state: State, masks: list[Tensor] | None
     ) -> tuple[Tensor, State]:
@@ -418,7 +449,11 @@ class _RNNBase(Module):
                                    param("bias_ih"), param("bias_hh"))
             # one split op: its backward concatenates the T step gradients once
             gi_steps = ops.split(gi, batch, axis=0)
-            step = functools.partial(self.cell.step, **self.cell.step_args(self, param))
+            step_args = self.cell.step_args(self, param)
+            if self.compiled:
+                step = _compiled_step(self.cell, step_args)
+            else:
+                step = functools.partial(self.cell.step, **step_args)
             outputs, state = _over_time(step, gi_steps, state, param("weight_hh").T, masks, reverse)
         return ops.stack(outputs, axis=0), state
 

@@ -15,7 +15,29 @@ from hypothesis import strategies as st
 import minigrad as mg
 from minigrad.autograd import gradcheck
 from minigrad.compile import CompiledCall
-from minigrad.nn._recurrent_steps import gru_step, lstm_step, rnn_relu_step, rnn_tanh_step
+from minigrad.nn.recurrent import GRUCell, LSTMCell, RNNCell
+
+
+# The cells' steps with one positional signature ``(gi, state, w_hh_t, b_hn)``:
+def rnn_tanh_step(gi: mg.Tensor, state: tuple, w_hh_t: mg.Tensor, b_hn: object = None) -> tuple:
+    """Elman step with tanh."""
+    return RNNCell.step(gi, state, w_hh_t, "tanh")
+
+
+def rnn_relu_step(gi: mg.Tensor, state: tuple, w_hh_t: mg.Tensor, b_hn: object = None) -> tuple:
+    """Elman step with ReLU."""
+    return RNNCell.step(gi, state, w_hh_t, "relu")
+
+
+def lstm_step(gi: mg.Tensor, state: tuple, w_hh_t: mg.Tensor, b_hn: object = None) -> tuple:
+    """LSTM step."""
+    return LSTMCell.step(gi, state, w_hh_t)
+
+
+def gru_step(gi: mg.Tensor, state: tuple, w_hh_t: mg.Tensor, b_hn: object = None) -> tuple:
+    """GRU step."""
+    return GRUCell.step(gi, state, w_hh_t, b_hn)
+
 
 STEPS = {"rnn_tanh": (rnn_tanh_step, 1), "rnn_relu": (rnn_relu_step, 1), "lstm": (lstm_step, 4),
          "gru": (gru_step, 3)}

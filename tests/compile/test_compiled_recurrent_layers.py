@@ -1,7 +1,5 @@
-"""The recurrent layers with their step functions compiled (the step table of
-``minigrad/nn/_recurrent_steps.py`` swapped for ``mg.compile`` of each entry, as the layers
-will do once they compile their steps) give the eager outputs and gradients in every
-configuration: float64 to 1e-12, float32 to rounding."""
+"""The recurrent layers with their cell's step compiled (``layer.compile()``) give the
+eager outputs and gradients in every configuration: float64 to 1e-12, float32 to rounding."""
 
 from __future__ import annotations
 
@@ -11,18 +9,18 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.nn import _recurrent_steps as steps
+from minigrad.nn import recurrent
 
 CONFIGS = list(itertools.product(
     ["RNN", "LSTM", "GRU"], [1, 2], [False, True], [False, True], [False, True]))
 
 
 def _run(layer_cls: str, layers: int, bidirectional: bool, batch_first: bool, lengths: bool,
-         dtype: type) -> list[np.ndarray]:
+         dtype: type, compiled: bool = False) -> list[np.ndarray]:
     mg.manual_seed(0)
     mg.set_default_dtype(dtype)
     layer = getattr(mg.nn, layer_cls)(3, 4, num_layers=layers, bidirectional=bidirectional,
-                                      batch_first=batch_first)
+                                      batch_first=batch_first).compile(compiled)
     rng = np.random.default_rng(0)
     shape = (2, 5, 3) if batch_first else (5, 2, 3)
     x = mg.tensor(rng.standard_normal(shape), dtype=dtype, requires_grad=True)
@@ -37,17 +35,14 @@ def _run(layer_cls: str, layers: int, bidirectional: bool, batch_first: bool, le
 @pytest.mark.parametrize("layer_cls,layers,bidirectional,batch_first,lengths", CONFIGS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_compiled_steps_give_the_eager_layer(layer_cls: str, layers: int, bidirectional: bool,
-                                             batch_first: bool, lengths: bool, dtype: type,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                             batch_first: bool, lengths: bool, dtype: type) -> None:
     args = (layer_cls, layers, bidirectional, batch_first, lengths, dtype)
     eager = _run(*args)
-    compiled = {mode: mg.compile(fn) for mode, fn in steps.STEPS.items()}
-    for mode, fn in compiled.items():
-        monkeypatch.setitem(steps.STEPS, mode, fn)
-    fast = _run(*args)
+    recurrent._COMPILED.clear()
+    fast = _run(*args, compiled=True)
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
     for a, b in zip(eager, fast, strict=True):
         np.testing.assert_allclose(b, a, **tol)
-    mode = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}[layer_cls]
-    plans = compiled[mode].plans
-    assert plans and None not in plans.values()  # it did replay, not fall back
+    cell = getattr(mg.nn, layer_cls).cell
+    compiled = [c for (cls, _), c in recurrent._COMPILED.items() if cls is cell]
+    assert compiled and all(c.plans and None not in c.plans.values() for c in compiled)  # replayed
