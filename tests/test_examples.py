@@ -147,10 +147,19 @@ def test_demo_ctrl_c_stops_training_and_still_writes_the_outputs(tmp_path: Path)
     import time
 
     out = tmp_path / "demo"
+    env = _env()
+    env["PYTHONUNBUFFERED"] = "1"  # each line reaches the reader as it is printed
+
+    def default_sigint() -> None:
+        # a shell without job control starts background jobs with SIGINT ignored, and
+        # Python then installs no KeyboardInterrupt handler: give the demo the default
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "minigrad.cli.demo", "--quick", "--steps", "100000",
          "--max-seconds", "120", "--out", str(out)],
-        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint)
     lines: list[str] = []
     started = threading.Event()
 

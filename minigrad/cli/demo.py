@@ -178,7 +178,7 @@ def demo_command(argv: list[str] | None = None) -> int:
           f"{n_params:,} parameters, float32 on {device}")
     print(f"training: up to {cfg.steps} steps of {cfg.batch}x{cfg.seq_len} characters "
           f"(truncated BPTT), Adam lr {cfg.lr}, clip {cfg.clip}, "
-          f"at most {cfg.max_seconds:.0f} s; Ctrl-C stops early")
+          f"at most {cfg.max_seconds:.0f} s; Ctrl-C stops early", flush=True)
 
     result = train(model, vocab, train_ids, val_ids, cfg, device, progress_bar(cfg.steps))
     rate = result.chars / max(result.seconds, 1e-9)
