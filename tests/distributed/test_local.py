@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import cupy_standin
 import numpy as np
 import pytest
 
@@ -37,8 +38,16 @@ def test_collectives_before_init_say_to_call_init(call):
         call()
 
 
-@pytest.mark.skipif(mg.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
-def test_init_on_cuda_without_a_gpu_refuses_before_touching_mpi():
+def _hide_cupy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without CuPy: hide the CuPy stand-in (a real GPU skips these tests)."""
+    if cupy_standin.real_cupy_gpu():
+        pytest.skip("a real GPU is present; this checks the no-GPU answer")
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(mg.backend, "_cupy", None)
+
+
+def test_init_on_cuda_without_a_gpu_refuses_before_touching_mpi(monkeypatch):
+    _hide_cupy(monkeypatch)
     with pytest.raises(RuntimeError, match="CuPy"):
         dist.init(device="cuda")
     assert not dist.is_initialized()
@@ -76,9 +85,8 @@ def test_transport_per_array(array_device, backend, expected):
     assert dist.transport_for(array_device, backend) == expected
 
 
-def test_nccl_is_unavailable_without_a_gpu():
-    if mg.cuda.is_available():
-        pytest.skip("a GPU is present; this checks the no-GPU answer")
+def test_nccl_is_unavailable_without_a_gpu(monkeypatch):
+    _hide_cupy(monkeypatch)
     assert dist.nccl_available() is False
 
 
