@@ -331,7 +331,16 @@ class Abs(Function):
 
     def backward(self, g):
         a = self.inputs[0].data
-        return grad_formula(_mul, g, Tensor._from_array(backend.xp_of(a).sign(a)))
+        return grad_formula(_mul, g, Tensor._from_array(sign_zero_nan(a)))
+
+
+def sign_zero_nan(a: Any) -> Any:
+    """``sign(a)`` with 0 where ``a`` is NaN, as PyTorch's ``sign``/``sgn`` (NumPy gives NaN)."""
+    xp = backend.xp_of(a)
+    s = xp.sign(a)
+    if s.dtype.kind == "f":
+        s = xp.where(s == s, s, 0).astype(s.dtype, copy=False)
+    return s
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001

@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._coerce import pair
 from .broadcast import sum_to
-from .elementwise import _float, exp, sqrt, where
+from .elementwise import _float, exp, sign_zero_nan, sqrt, where
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -243,7 +243,7 @@ class Sign(Function):
     """-1, 0 or 1; its gradient is zero everywhere (PyTorch's choice at 0, too)."""
 
     def forward(self, a):
-        return backend.xp_of(a).sign(a)
+        return sign_zero_nan(a)  # sign(NaN) is 0 in PyTorch
 
     def backward(self, g):
         return Tensor._from_array(backend.xp_of(g.data).zeros_like(g.data))

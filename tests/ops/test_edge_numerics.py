@@ -110,3 +110,10 @@ def test_float32_sum_over_leading_axes_keeps_pairwise_accuracy(axis) -> None:
     assert np.abs(got - exact).max() <= 4 * ulp.max()  # row by row: ~16 ulp here
     np.testing.assert_array_equal(mg.tensor(x).sum(axis, keepdims=True).numpy().squeeze(),
                                   got)
+
+
+def test_abs_and_sign_at_nan_follow_pytorch() -> None:
+    # PyTorch: sign(NaN) = 0, so |x|'s gradient at NaN is 0 too (NumPy's sign gives NaN)
+    _, (g,) = grads_of(lambda x: x.abs(), [nan, -2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(g, [0, -1, 0, 1])
+    np.testing.assert_array_equal(mg.sign(f64([nan, -2.0, 0.0, 3.0])).numpy(), [0, -1, 0, 1])
