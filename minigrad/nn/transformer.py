@@ -28,6 +28,7 @@ from ..autograd import name_scope
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._checks import check_int, check_probability
 from .attention import MultiheadAttention
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module, ModuleList
@@ -49,12 +50,10 @@ def _activation(name: str, activation: Any) -> Callable[[Tensor], Tensor]:
 def _check_layer_args(name: str, d_model: int, nhead: int, dim_feedforward: int,
                       dropout: float) -> None:
     for label, value in (("d_model", d_model), ("nhead", nhead), ("dim_feedforward", dim_feedforward)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: {label} must be a positive int, got {value!r}")
+        check_int(name, label, value, 1)
     if d_model % nhead:
         raise ValueError(f"{name}: d_model ({d_model}) must be divisible by nhead ({nhead})")
-    if not 0.0 <= dropout <= 1.0:
-        raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
+    check_probability(name, "dropout", dropout)
 
 
 def _causal_if_asked(mask: Any, is_causal: bool | None, x: Tensor, batch_first: bool) -> Any:
@@ -65,7 +64,24 @@ def _causal_if_asked(mask: Any, is_causal: bool | None, x: Tensor, batch_first: 
     return Transformer.generate_square_subsequent_mask(length, device=x.device, dtype=x.dtype)
 
 
-class TransformerEncoderLayer(Module):
+class _LayerBlocks(Module):
+    """The sublayers both Transformer layers share: self-attention (then ``dropout1``) and
+    the feed-forward block (then the dropout named by ``ff_dropout``)."""
+
+    ff_dropout = "dropout2"
+
+    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
+        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                             need_weights=False)[0]
+        return self.dropout1(out)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        with name_scope("feed_forward"):
+            hidden = self.dropout(self.activation(self.linear1(x)))
+            return getattr(self, self.ff_dropout)(self.linear2(hidden))
+
+
+class TransformerEncoderLayer(_LayerBlocks):
     """Self-attention and a feed-forward block, each with a residual connection and a
     LayerNorm (after it, or before it with ``norm_first``).
 
@@ -108,18 +124,9 @@ class TransformerEncoderLayer(Module):
             x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                             need_weights=False)[0]
-        return self.dropout1(out)
-
-    def _ff_block(self, x: Tensor) -> Tensor:
-        with name_scope("feed_forward"):
-            hidden = self.dropout(self.activation(self.linear1(x)))
-            return self.dropout2(self.linear2(hidden))
 
 
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_LayerBlocks):
     """Masked self-attention, attention over the encoder's ``memory``, and a feed-forward
     block, each with a residual connection and a LayerNorm (``norm_first`` for pre-norm).
 
@@ -129,6 +136,8 @@ class TransformerDecoderLayer(Module):
     tgt_is_causal=False, memory_is_causal=False)``; ``tgt (T, B, E)``, ``memory (S, B, E)``
     (batch first with ``batch_first``) -> ``(T, B, E)``.
     """
+
+    ff_dropout = "dropout3"
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: Any = "relu", layer_norm_eps: float = 1e-5,
@@ -174,25 +183,14 @@ class TransformerDecoderLayer(Module):
             x = self.norm3(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
-        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                             need_weights=False)[0]
-        return self.dropout1(out)
-
     def _mha_block(self, x: Tensor, memory: Tensor, attn_mask: Any, key_padding_mask: Any) -> Tensor:
         out = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
                                   key_padding_mask=key_padding_mask, need_weights=False)[0]
         return self.dropout2(out)
 
-    def _ff_block(self, x: Tensor) -> Tensor:
-        with name_scope("feed_forward"):
-            hidden = self.dropout(self.activation(self.linear1(x)))
-            return self.dropout3(self.linear2(hidden))
-
 
 def _clones(name: str, layer: Module, num_layers: int) -> ModuleList:
-    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-        raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
+    check_int(name, "num_layers", num_layers, 1)
     return ModuleList(copy.deepcopy(layer) for _ in range(num_layers))
 
 
