@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+
 from .. import backend
 from ..tensor import Tensor
 from ._coerce import normalize_axis
@@ -59,9 +65,6 @@ def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
     return out if keepdims else out.squeeze(axis)
 
 
-def _quiet(xp):  # noqa: ANN001, ANN202
-    import contextlib
-
-    import numpy as np
-
+def _quiet(xp: Any) -> AbstractContextManager:
+    """NumPy's divide-by-zero warning silenced (CuPy does not warn)."""
     return np.errstate(divide="ignore") if xp is np else contextlib.nullcontext()
