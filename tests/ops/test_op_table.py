@@ -306,6 +306,14 @@ def _off_integers(x: np.ndarray) -> np.ndarray:  # keep x / 0.7 off the jumps of
     return np.where(np.abs(q - np.round(q)) < 0.05, x + 0.1, x)
 
 
+def _off_rmod_jumps(x: np.ndarray) -> np.ndarray:
+    """Away from zero, and 2.5 / x off the integers where ``2.5 % x`` jumps: a value near
+    a jump moves to the midpoint between two jumps."""
+    x = _away_from_zero(x)
+    q = 2.5 / x
+    return np.where(np.abs(q - np.round(q)) < 0.05, 2.5 / (np.round(q) + 0.5), x)
+
+
 def _np_erf(x: np.ndarray) -> np.ndarray:
     import math
     return np.vectorize(math.erf)(x)
@@ -339,7 +347,7 @@ EXTRA_UNARY = [
     Unary("rad2deg", mg.rad2deg, np.rad2deg),
     Unary("sinc", mg.sinc, np.sinc),
     Unary("mod_scalar", lambda t: t % 0.7, lambda x: np.mod(x, 0.7), _off_integers),
-    Unary("rmod", lambda t: 2.5 % t, lambda x: np.mod(2.5, x), _away_from_zero),
+    Unary("rmod", lambda t: 2.5 % t, lambda x: np.mod(2.5, x), _off_rmod_jumps),
     Unary("softplus", F.softplus, _np_softplus),
     Unary("softplus_beta", lambda t: F.softplus(t * 15, beta=2.0),
           lambda x: _np_softplus(x * 15, 2.0)),
