@@ -29,6 +29,7 @@ from .. import backend, ops
 from ..autograd import name_scope
 from ..compile import Compiled
 from ..compile import compile as compile_fn
+from ..compile.scan import Scan
 from ..creation import zeros
 from ..ops import chunk, split, where
 from ..tensor import Tensor
@@ -350,6 +351,41 @@ def _compiled_step(cell: type[_CellBase], step_args: dict[str, Any]) -> Callable
     return lambda gi, state, w_hh_t: compiled(gi, state, w_hh_t, *extras)
 
 
+_SCANS: dict[tuple, Scan] = {}
+
+
+def _scanned(cell: type[_CellBase], step_args: dict[str, Any], gi: Tensor, state: State,
+             w_hh_t: Tensor, masks: list[Tensor] | None, keep: np.ndarray | None, reverse: bool,
+             steps: int) -> tuple[Tensor, ...] | None:
+    """The loop over time as one compiled ``Scan`` node: ``(outputs (T, B, H), *final
+    state)``, or None where it cannot be compiled (the caller loops step by step).
+    gi ``(T*B, G*H)``; ``keep`` ``(T, B)`` bool or None."""
+    tensors = {k: v for k, v in step_args.items() if isinstance(v, Tensor)}
+    static = {k: v for k, v in step_args.items() if not isinstance(v, Tensor)}
+    names = tuple(tensors)
+    key = (cell, names, tuple(sorted(static.items(), key=lambda kv: kv[0])))
+    scan = _SCANS.get(key)
+    if scan is None:
+        def step(xs_t: State, carry: State, w_t: Tensor, *extras: Tensor) -> State:
+            return cell.step(xs_t[0], carry, w_t, **dict(zip(names, extras)), **static)
+
+        step.__name__ = step.__qualname__ = f"{cell.__name__}.step"
+        scan = _SCANS[key] = Scan(step)
+    batch = gi.shape[0] // steps
+    bound = functools.partial(cell.step, **static)
+    n_state = len(state)
+
+    def eager(gi: Tensor, *rest: Tensor) -> tuple[Tensor, ...]:
+        # exactly the eager layer's ops (pictures expand a Scan node into these)
+        extras = dict(zip(names, rest[n_state + 1:]))
+        outputs, final = _over_time(functools.partial(bound, **extras), ops.split(gi, batch, axis=0),
+                                    tuple(rest[:n_state]), rest[n_state], masks, reverse)
+        return (ops.stack(outputs, axis=0), *final)
+
+    eager.__name__ = scan.step.__name__
+    return scan((gi,), state, (w_hh_t, *tensors.values()), steps, reverse, keep, eager)
+
+
 class _RNNBase(Module):
     """Multi-layer, optionally bidirectional recurrent layer of ``cell``s over whole sequences.
 
@@ -435,9 +471,11 @@ class _RNNBase(Module):
         return self
 
     def _direction(
-        self, layer: int, reverse: bool, x: Tensor, state: State, masks: list[Tensor] | None
+        self, layer: int, reverse: bool, x: Tensor, state: State, masks: list[Tensor] | None,
+        keep: np.ndarray | None = None,
     ) -> tuple[Tensor, State]:
-        """One direction of one layer: x ``(T, B, F)`` -> outputs ``(T, B, H)``, final state."""
+        """One direction of one layer: x ``(T, B, F)`` -> outputs ``(T, B, H)``, final state.
+        ``masks``: per step ``(B, 1)`` bool Tensors, ``keep`` the same ``(T, B)`` as an array."""
         suffix = f"_l{layer}_reverse" if reverse else f"_l{layer}"
 
         def param(kind: str) -> Tensor | None:
@@ -447,14 +485,18 @@ class _RNNBase(Module):
         with name_scope("bwd" if reverse else "fwd"):
             gi = self.cell.project(x.reshape(steps * batch, features), param("weight_ih"),
                                    param("bias_ih"), param("bias_hh"))
-            # one split op: its backward concatenates the T step gradients once
-            gi_steps = ops.split(gi, batch, axis=0)
             step_args = self.cell.step_args(self, param)
+            w_hh_t = param("weight_hh").T
             if self.compiled:
+                looped = _scanned(self.cell, step_args, gi, state, w_hh_t, masks, keep, reverse, steps)
+                if looped is not None:
+                    return looped[0], tuple(looped[1:])
                 step = _compiled_step(self.cell, step_args)
             else:
                 step = functools.partial(self.cell.step, **step_args)
-            outputs, state = _over_time(step, gi_steps, state, param("weight_hh").T, masks, reverse)
+            # one split op: its backward concatenates the T step gradients once
+            gi_steps = ops.split(gi, batch, axis=0)
+            outputs, state = _over_time(step, gi_steps, state, w_hh_t, masks, reverse)
         return ops.stack(outputs, axis=0), state
 
     def _forward(self, x: Tensor, hx: State | None, lengths: Lengths) -> tuple[Tensor, State]:
@@ -483,7 +525,7 @@ class _RNNBase(Module):
                 check_sequence_state(name, hx, layers_dirs, batch if batched else None, self.hidden_size)
             full = [s if batched else s.unsqueeze(1) for s in hx]
             initial = [tuple(s[k] for s in full) for k in range(layers_dirs)]
-        masks, out_mask = None, None
+        masks, out_mask, keep = None, None, None
         if lengths is not None:
             valid = lengths_to_array(name, lengths, batch, steps)
             keep = np.arange(steps)[:, None] < valid[None, :]  # (T, B)
@@ -502,7 +544,8 @@ class _RNNBase(Module):
                     outs = []
                     for d in range(self.num_directions):
                         out, final = self._direction(layer, d == 1, layer_input,
-                                                     initial[layer * self.num_directions + d], masks)
+                                                     initial[layer * self.num_directions + d], masks,
+                                                     keep)
                         outs.append(out)
                         finals.append(final)
                     layer_input = outs[0] if len(outs) == 1 else ops.cat(outs, axis=-1)

@@ -1,0 +1,483 @@
+"""A traced step function, looped over time inside one generated numba function.
+
+``scan`` (scan.py) traces a step ``carry' = step(x_t, carry, *consts)`` once (its
+forward and, from the primitives' own gradient formulas, its backward: a ``Plan``).
+This module writes that plan as two numba functions, the forward over all T steps and
+the backward over them in reverse, so a time step costs no Python at all:
+
+- elementwise primitives (``Add Sub Mul Div Neg Exp Log Tanh Sigmoid``) of one shape
+  are fused into one loop nest; values used only inside it stay in registers;
+- ``Split`` and ``Transpose`` are views: their readers index the base array directly;
+- ``MatMul`` (2-D) is ``np.dot`` into a buffer (BLAS), ``SumTo`` and ``Cat`` are loops;
+- every buffer is allocated once before the loop; what the backward reads is written
+  straight into ``(T, ...)`` arrays;
+- float32 ``exp``/``tanh``/``sigmoid`` are vectorizable polynomials (fastmath.py),
+  float64 ones are libm's.
+
+A primitive outside that list raises ``Unsupported`` and the caller runs the step
+another way (eagerly, or with ``mg.compile`` per step). The numbers are the eager
+ones up to float rounding: BLAS is the same, sums run in another order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import fuse
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_symbols
+from .trace import Plan, Step
+
+__all__ = ["Layout", "LoopKernels", "Unsupported"]
+
+SOURCE_VERSION = 1  # part of every generated file's text: bump to invalidate caches
+
+_ELEMENTWISE = {
+    "Add": "({0} + {1})", "Sub": "({0} - {1})", "Mul": "({0} * {1})", "Div": "({0} / {1})",
+    "Neg": "(-{0})", "Exp": "{exp}({0})", "Log": "math.log({0})", "Tanh": "{tanh}({0})",
+    "Sigmoid": "{sigmoid}({0})",
+}
+_MATH = {"f": {"exp": "exp32", "tanh": "tanh32", "sigmoid": "sigmoid32", "np": "np.float32"},
+         "d": {"exp": "math.exp", "tanh": "math.tanh", "sigmoid": "sigmoid64", "np": "np.float64"}}
+
+
+class Unsupported(Exception):
+    """The plan holds something the loop generator cannot write (the caller falls back)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a step's flat inputs split: ``n_x`` per-step inputs, ``n_carry`` carried
+    values (also its outputs, in order), ``n_const`` loop-invariant inputs."""
+    n_x: int
+    n_carry: int
+    n_const: int
+    reverse: bool
+    masked: bool
+
+
+@dataclass
+class _View:
+    base: int
+    perm: tuple[int, ...]  # view axis k is base axis perm[k]
+    offsets: tuple[int, ...]  # added to the base index, per base axis
+
+
+class _Writer:
+    """Writes one function body: where each slot lives and how to read it."""
+
+    def __init__(self, plan: Plan, dt: str) -> None:
+        self.plan = plan
+        self.dt = dt
+        self.math = _MATH[dt]
+        self.views: dict[int, _View] = {}
+        self.loc: dict[int, tuple[str, str]] = {}  # slot -> (array name, leading index)
+        self.scalar: dict[int, str] = {}  # slot -> scalar local (constants, fused temps)
+        self.setup: list[str] = []  # before the time loop
+        self.body: list[str] = []  # inside it
+        self.itemsize = 4 if dt == "f" else 8
+        self.one, self.zero = f"{self.math['np']}(1.0)", f"{self.math['np']}(0.0)"
+
+    # -- reading -----------------------------------------------------------------------
+    def elem(self, slot: int, idx: list[str]) -> str:
+        """The expression for ``slot[idx]`` (idx in the slot's own axes)."""
+        if slot in self.scalar:
+            return self.scalar[slot]
+        view = self.views.get(slot)
+        if view is not None:
+            base_idx = ["0"] * len(view.offsets)
+            for k, axis in enumerate(view.perm):
+                base_idx[axis] = idx[k]
+            base_idx = [f"{i} + {o}" if o else i for i, o in zip(base_idx, view.offsets)]
+            return self.elem(view.base, base_idx)
+        name, lead = self.loc[slot]
+        parts = ([lead] if lead else []) + idx
+        return f"{name}[{', '.join(parts)}]" if parts else f"{name}[()]"
+
+    def read(self, slot: int, idx: list[str], shape: tuple[int, ...]) -> str:
+        """``slot`` read at ``idx`` of a loop over ``shape``, broadcasting (numpy rules)."""
+        own = self.plan.shapes[slot]
+        if slot in self.scalar:
+            return self.scalar[slot]
+        lead = len(shape) - len(own)
+        return self.elem(slot, [idx[lead + d] if n != 1 else "0" for d, n in enumerate(own)])
+
+    def array(self, slot: int) -> str:
+        """The array expression of a slot that has a buffer of its own."""
+        if slot in self.views or slot not in self.loc:
+            raise Unsupported("a whole-array write to a view")
+        name, lead = self.loc[slot]
+        return f"{name}[{lead}]" if lead else name
+
+    def resolve(self, slot: int) -> tuple[int, list[tuple[int, int]]]:
+        """The buffer under ``slot`` and, per buffer axis, (the slot axis it follows, offset)."""
+        view = self.views.get(slot)
+        if view is None:
+            return slot, [(k, 0) for k in range(len(self.plan.shapes[slot]))]
+        root, mapping = self.resolve(view.base)
+        result = []
+        for base_axis, off in mapping:
+            k = view.perm.index(base_axis)
+            result.append((k, off + view.offsets[base_axis]))
+        return root, result
+
+    def pointer(self, root: int, whole: bool = False) -> str:
+        """The address of ``root``'s buffer (of all T steps' when ``whole``)."""
+        if root in self.scalar or root not in self.loc:
+            raise Unsupported("a matrix product of a constant")
+        name, lead = self.loc[root]
+        if lead and not whole:
+            return f"({name}.ctypes.data + {lead} * {name}.strides[0])"
+        return f"{name}.ctypes.data"
+
+    def operand(self, slot: int) -> tuple[str, int, int]:
+        """A 2-D slot as a BLAS operand: (address, transpose flag, leading dimension)."""
+        root, mapping = self.resolve(slot)
+        rshape = self.plan.shapes[root]
+        if len(rshape) != 2:
+            raise Unsupported("a matrix product of a view of a non-2-D value")
+        (k0, o0), (k1, o1) = mapping
+        flag = NO_TRANS if k0 == 0 else TRANS
+        offset = (o0 * rshape[1] + o1) * self.itemsize
+        ptr = self.pointer(root)
+        return (f"{ptr} + {offset}" if offset else ptr), flag, rshape[1]
+
+    # -- writing -----------------------------------------------------------------------
+    def buffer(self, slot: int) -> None:
+        """Give ``slot`` a scratch buffer allocated once, unless it has a place."""
+        if slot not in self.loc:
+            shape = self.plan.shapes[slot]
+            self.setup.append(f"b{slot} = np.empty({shape!r}, {self.math['np']})")
+            self.loc[slot] = (f"b{slot}", "")
+
+    def constant(self, slot: int, value: Any) -> None:
+        if np.ndim(value):
+            raise Unsupported("an array constant")
+        self.scalar[slot] = f"k{slot}"
+        self.setup.append(f"k{slot} = {self.math['np']}({float(value)!r})")
+
+    def loops(self, shape: tuple[int, ...], depth: int) -> tuple[list[str], str]:
+        """Loop headers over ``shape`` at ``depth`` indents; the index names and body indent."""
+        pad = "    " * depth
+        for d, n in enumerate(shape):
+            self.body.append(f"{pad}for i{d} in range({n}):")
+            pad += "    "
+        return [f"i{d}" for d in range(len(shape))], pad
+
+
+def _is_elementwise(step: Step | Any) -> bool:
+    return type(step.fn).__name__ in _ELEMENTWISE and not step.multi
+
+
+def _groups(tape: list[Step], shapes: dict[int, tuple]) -> list[list[Step]]:
+    """Consecutive elementwise steps of one output shape, and every other step alone."""
+    runs: list[list[Step]] = []
+    for step in tape:
+        if (_is_elementwise(step) and runs and _is_elementwise(runs[-1][0])
+                and shapes[runs[-1][0].outs[0]] == shapes[step.outs[0]]):
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    return runs
+
+
+def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> None:
+    """Write ``tape`` into ``w.body``: views, fused loop nests and the other primitives.
+    ``needed``: slots that must reach memory whatever the tape does with them."""
+    plan = w.plan
+    runs = _groups(tape, plan.shapes)
+    reader_run: dict[int, set[int]] = {}
+    for k, run in enumerate(runs):
+        for step in run:
+            for i in step.ins:
+                reader_run.setdefault(i, set()).add(k)
+    pad = "    " * depth
+    for k, run in enumerate(runs):
+        step = run[0]
+        name = type(step.fn).__name__
+        if _is_elementwise(step):
+            shape = plan.shapes[step.outs[0]]
+            if not shape:
+                raise Unsupported("an elementwise op on a 0-d value")
+            made = {s.outs[0] for s in run}
+            keep = [o for o in made if o in needed or reader_run.get(o, set()) - {k}]
+            for o in keep:
+                w.buffer(o)
+            idx, inner = w.loops(shape, depth)
+            local: dict[int, str] = {}
+            for s in run:
+                args = [local.get(i) or w.read(i, idx, shape) for i in s.ins]
+                expr = _ELEMENTWISE[type(s.fn).__name__].format(*args, **w.math)
+                local[s.outs[0]] = f"v{s.outs[0]}"
+                w.body.append(f"{inner}v{s.outs[0]} = {expr}")
+            for o in keep:
+                w.body.append(f"{inner}{w.elem(o, idx)} = v{o}")
+        elif name == "Split":
+            axis = step.fn.axis % len(plan.shapes[step.ins[0]])
+            start = 0
+            rank = len(plan.shapes[step.ins[0]])
+            for out, n in zip(step.outs, step.fn.sizes):
+                offsets = tuple(start if a == axis else 0 for a in range(rank))
+                w.views[out] = _View(step.ins[0], tuple(range(rank)), offsets)
+                start += n
+        elif name == "Transpose":
+            rank = len(plan.shapes[step.ins[0]])
+            w.views[step.outs[0]] = _View(step.ins[0], tuple(a % rank for a in step.fn.axes),
+                                          (0,) * rank)
+        elif name == "MatMul":
+            a, b = step.ins
+            if len(plan.shapes[a]) != 2 or len(plan.shapes[b]) != 2:
+                raise Unsupported("a MatMul that is not 2-D by 2-D")
+            out = step.outs[0]
+            w.buffer(out)
+            (m, k), n = plan.shapes[a], plan.shapes[b][1]
+            pa, ta, lda = w.operand(a)
+            pb, tb, ldb = w.operand(b)
+            pc, _, ldc = w.operand(out)
+            w.body.append(f"{pad}_gemm({ROW_MAJOR}, {ta}, {tb}, {m}, {n}, {k}, {w.one}, {pa}, {lda}, "
+                          f"{pb}, {ldb}, {w.zero}, {pc}, {ldc})")
+        elif name == "SumTo":
+            src, out = step.ins[0], step.outs[0]
+            w.buffer(out)
+            in_shape, shape = plan.shapes[src], plan.shapes[out]
+            w.body.append(f"{pad}{w.array(out)}[...] = 0")
+            idx, inner = w.loops(in_shape, depth)
+            lead = len(in_shape) - len(shape)
+            dst = [idx[lead + d] if n != 1 else "0" for d, n in enumerate(shape)]
+            w.body.append(f"{inner}{w.elem(out, dst)} += {w.elem(src, idx)}")
+        elif name == "Cat":
+            out = step.outs[0]
+            w.buffer(out)
+            shape = plan.shapes[out]
+            axis = step.fn.axis % len(shape)
+            start = 0
+            for part in step.ins:
+                pshape = plan.shapes[part]
+                idx, inner = w.loops(pshape, depth)
+                dst = [f"{i} + {start}" if d == axis and start else i for d, i in enumerate(idx)]
+                w.body.append(f"{inner}{w.elem(out, dst)} = {w.elem(part, idx)}")
+                start += pshape[axis]
+        else:
+            raise Unsupported(f"the primitive {name}")
+
+
+def _copy(w: _Writer, dst: str, src_slot: int | None, shape: tuple[int, ...], depth: int,
+          op: str = "=", mask: str | None = None) -> None:
+    """``dst[idx] op src[idx]`` over ``shape`` (``src`` None: zeros); ``mask``: an
+    expression of ``i0`` choosing the rows that take the new value (others keep theirs)."""
+    idx, inner = w.loops(shape, depth)
+    name, _, lead = dst.partition("[")  # "K0[t]" -> K0[t, i0, i1], not a view per element
+    here = f"{name}[{lead[:-1] + ', ' if lead else ''}{', '.join(idx)}]"
+    value = "0" if src_slot is None else w.elem(src_slot, idx)
+    if mask is None:
+        w.body.append(f"{inner}{here} {op} {value}")
+    else:
+        w.body.append(f"{inner}{here} = {value} if {mask} else {here}")
+
+
+def _signature(names: list[str]) -> str:
+    return ", ".join(names)
+
+
+def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
+    """The forward function's text, and the slots it stores per step (``K`` arrays) in order.
+
+    ``fwd(X..., C..., W..., K..., Y, F..., M)``: X ``(T, *x_shape)``, C the initial
+    carries, W the constants, K ``(T, *shape)`` per stored slot, Y ``(T, *carry0)`` the
+    first carry after every step, F the final carries, M ``(T, rows)`` bool."""
+    w = _Writer(plan, dt)
+    nx, nc, nk = lay.n_x, lay.n_carry, lay.n_const
+    for j in range(nx):
+        w.loc[j] = (f"X{j}", "t")
+    for j in range(nc):
+        w.loc[nx + j] = (f"s{j}", "")
+        w.setup.append(f"s{j} = C{j}.copy()")
+    for j in range(nk):
+        w.loc[nx + nc + j] = (f"W{j}", "")
+    for slot, value in plan.constants.items():
+        w.constant(slot, value)
+    views = _views_of(plan, plan.forward)
+    # what the backward reads, as arrays: views are re-derived from their base there
+    roots = sorted({_root(views, s) for s in plan.keep})
+    stored = [s for s in roots if nx <= s < nx + nc or s >= plan.n_inputs + plan.n_outputs]
+    for n, s in enumerate(stored):
+        if s >= nx + nc:
+            w.loc[s] = (f"K{n}", "t")
+    w.body.append("    for step in range(T):")
+    w.body.append("        t = T - 1 - step" if lay.reverse else "        t = step")
+    for n, s in enumerate(stored):
+        if s < nx + nc:  # a carry the backward reads: its value at the step's start
+            _copy(w, f"K{n}[t]", s, plan.shapes[s], 2)
+    _write_tape(w, plan.forward, set(stored) | set(plan.out_slots), 2)
+    carry_bufs = {nx + j for j in range(nc)}
+    for out in plan.out_slots:
+        if _root(w.views, out) in carry_bufs:
+            raise Unsupported("a step that returns one of its carries unchanged")
+    mask = "M[t, i0]" if lay.masked else None
+    for j, out in enumerate(plan.out_slots):
+        _copy(w, f"s{j}", out, plan.shapes[nx + j], 2, mask=mask)
+    _copy(w, "Y[t]", nx, plan.shapes[nx], 2)
+    params = ([f"X{j}" for j in range(nx)] + [f"C{j}" for j in range(nc)]
+              + [f"W{j}" for j in range(nk)] + [f"K{n}" for n in range(len(stored))]
+              + ["Y"] + [f"F{j}" for j in range(nc)] + ["M"])
+    head = [f"def fwd({_signature(params)}):", "    T = Y.shape[0]"]
+    tail = [f"    F{j}[...] = s{j}" for j in range(nc)]
+    return _assemble(head, w, tail), stored
+
+
+def _root(views: dict[int, _View], slot: int) -> int:
+    while slot in views:
+        slot = views[slot].base
+    return slot
+
+
+def _views_of(plan: Plan, tape: list[Step]) -> dict[int, _View]:
+    """The views (``Split``, ``Transpose`` outputs) a tape makes, without writing code."""
+    w = _Writer(plan, "d")
+    for step in tape:
+        if type(step.fn).__name__ in ("Split", "Transpose"):
+            _write_tape(w, [step], set(), 0)
+    return w.views
+
+
+def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
+    """The backward function's text.
+
+    ``bwd(X..., W..., K..., GY, GF..., M, GX..., GW..., GC...)``: GY ``(T, *carry0)`` and
+    GF the gradients of Y and of the final carries; writes GX (zeroed by the caller),
+    adds into GW (zeroed by the caller), writes GC (the initial carries' gradients)."""
+    w = _Writer(plan, dt)
+    nx, nc, nk = lay.n_x, lay.n_carry, lay.n_const
+    for j in range(nx):
+        w.loc[j] = (f"X{j}", "t")
+    for j in range(nk):
+        w.loc[nx + nc + j] = (f"W{j}", "")
+    for n, s in enumerate(stored):
+        w.loc[s] = (f"K{n}", "t")
+    w.views.update(_views_of(plan, plan.forward))
+    for j in range(nc):
+        w.loc[plan.n_inputs + j] = (f"sd{j}", "")
+        shape = plan.shapes[nx + j]
+        w.setup.append(f"g{j} = GF{j}.copy()")
+        w.setup.append(f"sd{j} = np.empty({shape!r}, {w.math['np']})")
+    for slot, value in plan.constants.items():
+        w.constant(slot, value)
+    w.body.append("    for step in range(T):")
+    w.body.append("        t = step if REVERSE else T - 1 - step".replace("REVERSE", str(lay.reverse)))
+    carry0 = plan.shapes[nx]
+    idx, inner = w.loops(carry0, 2)  # Y is the first carry: its gradient joins g0's
+    w.body.append(f"{inner}g0[{', '.join(idx)}] += GY[t, {', '.join(idx)}]")
+    mask = "M[t, i0]" if lay.masked else None
+    for j in range(nc):  # the step's output gradient: the carry's, on the rows it updated
+        idx, inner = w.loops(plan.shapes[nx + j], 2)
+        at = ", ".join(idx)
+        value = f"g{j}[{at}] if {mask} else 0" if mask else f"g{j}[{at}]"
+        w.body.append(f"{inner}sd{j}[{at}] = {value}")
+    grads = plan.grad_slots
+    _write_tape(w, plan.backward, {g for g in grads if g is not None}, 2)
+    for j in range(nx):
+        if grads[j] is not None:
+            _copy(w, f"GX{j}[t]", grads[j], plan.shapes[j], 2)
+    for j in range(nk):
+        if grads[nx + nc + j] is not None:
+            _copy(w, f"GW{j}", grads[nx + nc + j], plan.shapes[nx + nc + j], 2, op="+=")
+    for j in range(nc):  # rows the step left alone pass their gradient through
+        idx, inner = w.loops(plan.shapes[nx + j], 2)
+        at = ", ".join(idx)
+        src = "0" if grads[nx + j] is None else w.elem(grads[nx + j], idx)
+        keep = f" + (0 if {mask} else g{j}[{at}])" if mask else ""
+        w.body.append(f"{inner}g{j}[{at}] = {src}{keep}")
+    params = ([f"X{j}" for j in range(nx)] + [f"W{j}" for j in range(nk)]
+              + [f"K{n}" for n in range(len(stored))] + ["GY"] + [f"GF{j}" for j in range(nc)]
+              + ["M"] + [f"GX{j}" for j in range(nx)] + [f"GW{j}" for j in range(nk)]
+              + [f"GC{j}" for j in range(nc)])
+    head = [f"def bwd({_signature(params)}):", "    T = GY.shape[0]"]
+    tail = [f"    GC{j}[...] = g{j}" for j in range(nc)]
+    return _assemble(head, w, tail)
+
+
+
+def _assemble(head: list[str], w: _Writer, tail: list[str]) -> str:
+    return "\n".join(head + ["    " + s for s in w.setup] + w.body + tail) + "\n"
+
+
+_PRELUDE = (
+    "# generated by minigrad.compile.loopgen (version {version}); do not edit\n"
+    "import math\n\nimport numba\nimport numpy as np\nfrom numba import types\n\n"
+    "from minigrad.compile.blas import gemm_symbols\n"
+    "from minigrad.compile.fastmath import exp32, sigmoid32, sigmoid64, tanh32\n\n"
+    "_gemm = types.ExternalFunction(gemm_symbols()[{char!r}], types.void(\n"
+    "    types.int32, types.int32, types.int32, types.int64, types.int64, types.int64,\n"
+    "    types.{ctype}, types.intp, types.int64, types.intp, types.int64, types.{ctype},\n"
+    "    types.intp, types.int64))\n\n\n"
+)
+_JIT = '@numba.njit(cache=True, error_model="numpy")\n'
+
+
+class LoopKernels:
+    """The generated forward and backward loops of one step plan (one signature).
+
+    ``forward(xs, init, consts, mask)`` -> ``(ys, finals, stored)``;
+    ``backward(xs, consts, stored, gy, gfinals, mask, need)`` -> the gradients of xs,
+    init and consts (None where ``need`` says no). ``xs`` are ``(T, *x_shape)``; ``mask``
+    is None or ``(T, rows)`` bool (rows: the carries' first axis)."""
+
+    compile_seconds = 0.0  # numba compile (or disk-cache load) time, all instances
+
+    def __init__(self, plan: Plan, layout: Layout) -> None:
+        dtypes = {np.dtype(d) for d in plan.dtypes.values()}
+        if len(dtypes) != 1 or next(iter(dtypes)).char not in "fd":
+            raise Unsupported(f"dtypes {sorted(map(str, dtypes))} (one float32 or float64 only)")
+        if not fuse.numba_available():
+            raise Unsupported("numba is not installed (the minigrad[jit] extra)")
+        self.dtype = next(iter(dtypes))
+        self.plan, self.layout = plan, layout
+        if layout.masked and any(len(plan.shapes[layout.n_x + j]) < 1 for j in range(layout.n_carry)):
+            raise Unsupported("a mask needs carries with a row axis")
+        dt = self.dtype.char
+        fwd, self.stored = forward_source(plan, layout, dt)
+        bwd = backward_source(plan, layout, dt, self.stored) if plan.backward else None
+        if dt not in gemm_symbols():
+            raise Unsupported("NumPy's BLAS exports no cblas gemm to call")
+        ctype = "float32" if dt == "f" else "float64"
+        self.source = _PRELUDE.format(version=SOURCE_VERSION, char=dt, ctype=ctype) + _JIT + fwd
+        if bwd is not None:
+            self.source += "\n\n" + _JIT + bwd
+        self.source += "\n\nk = (fwd, " + ("bwd" if bwd is not None else "None") + ")\n"
+        self._fwd, self._bwd = fuse.build_cpu(self.source)
+        self._dummy_mask = np.zeros((1, 1), dtype=bool)
+
+    def _timed(self, fn: Any, *args: Any) -> None:
+        if fn.signatures:  # compiled for some signature already: no timing needed
+            fn(*args)
+            return
+        t0 = time.perf_counter()
+        fn(*args)
+        LoopKernels.compile_seconds += time.perf_counter() - t0
+
+    def forward(self, xs: list, init: list, consts: list, mask: Any) -> tuple[Any, list, list]:
+        """Run the loop: the first carry after every step, the final carries, the stored values."""
+        plan, lay, dt = self.plan, self.layout, self.dtype
+        steps = xs[0].shape[0]
+        nx = lay.n_x
+        stored = [np.empty((steps, *plan.shapes[s]), dt) for s in self.stored]
+        ys = np.empty((steps, *plan.shapes[nx]), dt)
+        finals = [np.empty(plan.shapes[nx + j], dt) for j in range(lay.n_carry)]
+        m = self._dummy_mask if mask is None else mask
+        self._timed(self._fwd, *xs, *init, *consts, *stored, ys, *finals, m)
+        return ys, finals, stored
+
+    def backward(self, xs: list, consts: list, stored: list, gy: Any, gfinals: list, mask: Any
+                 ) -> tuple[list, list, list]:
+        """Gradients of xs, of the initial carries and of the constants."""
+        dt = self.dtype
+        gx = [np.zeros_like(x) for x in xs]
+        gw = [np.zeros(c.shape, dt) for c in consts]
+        gc = [np.empty_like(g) for g in gfinals]
+        m = self._dummy_mask if mask is None else mask
+        self._timed(self._bwd, *xs, *consts, *stored, gy, *gfinals, m, *gx, *gw, *gc)
+        return gx, gc, gw
+
