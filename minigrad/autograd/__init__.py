@@ -7,6 +7,7 @@ from .context import (
     is_grad_enabled,
     name_scope,
     no_grad,
+    scope_path,
     set_grad_enabled,
 )
 from .function import Function, OpError
@@ -16,5 +17,5 @@ from .gradcheck import GradcheckError, gradcheck
 __all__ = [
     "Function", "GradcheckError", "OpError", "current_scope", "detect_anomaly",
     "enable_grad", "grad", "gradcheck", "is_grad_enabled", "name_scope", "no_grad",
-    "set_grad_enabled",
+    "scope_path", "set_grad_enabled",
 ]

@@ -71,6 +71,23 @@ class name_scope:  # noqa: N801 - used like a function, as in TensorFlow and PyT
         state.scope = self.previous
 
 
+@contextmanager
+def scope_path(path: str) -> Iterator[str]:
+    """Record the ops inside under the scope path ``path`` (``"lstm/l0/fwd/t3"``), whatever
+    scope is open now: a replay of ops recorded earlier gets their paths back. ``""`` is
+    the top level. A ``name_scope`` inside extends it as usual; the old path comes back
+    on exit, even on error."""
+    path = str(path)
+    if path and any(not part for part in path.split("/")):
+        raise ValueError(f"scope_path: a path is names joined by '/', got {path!r}")
+    previous = state.scope
+    state.scope = path
+    try:
+        yield path
+    finally:
+        state.scope = previous
+
+
 def current_scope() -> str:
     """The scope path new ops are tagged with."""
     return state.scope

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..autograd.context import state
+from ..autograd.context import enable_grad, scope_path, state
 from ..autograd.function import Function
 from .fuse import Group, kernel_for
 from .trace import Plan
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 def run_steps(steps: list, vals: list, plan: Plan | None = None, device: str = "cpu") -> None:
@@ -97,6 +100,23 @@ class CompiledCall(Function):
         result = tuple(None if s is None or not need else _wrap(vals[s], None, 0)
                        for s, need in zip(plan.grad_slots, self.needs_input_grad))
         return result if len(result) > 1 else result[0]
+
+    def eager_outputs(self) -> tuple[Tensor, ...]:
+        """Re-run the original function eagerly on this node's own input Tensors (so the
+        graph upstream is shared), recording with grad on under the scope this node was
+        made in: the eager ops get the scope paths they would have had uncompiled.
+        Returns the eager output Tensors, output ``k`` of this node <-> element ``k``;
+        their numbers are the compiled ones. For pictures (``mg.viz``) of the graph."""
+        if "inputs" not in self.__dict__:
+            raise RuntimeError(f"{self.name} (scope {self.scope!r}) was freed by a backward() "
+                               "call: its eager graph cannot be rebuilt")
+        with enable_grad(), scope_path(self.scope):
+            result = self.eager(*self.rebuild(list(self.inputs)))
+        outs = result if isinstance(result, tuple) else (result,)
+        if len(outs) != self.n_out:
+            raise RuntimeError(f"{self.name}: the eager function returned {len(outs)} "
+                               f"outputs, the compiled node has {self.n_out}")
+        return outs
 
     def _eager_backward(self, grads: tuple) -> Any:
         from ..autograd.grad import grad as autograd_grad

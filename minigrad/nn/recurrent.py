@@ -465,8 +465,9 @@ class _RNNBase(Module):
         """Run the cell's step through ``mg.compile`` (traced once per input signature,
         replayed as one graph node per time step, elementwise chains fused where numba or
         CuPy is present); ``compile(False)`` goes back to eager ops. Outputs and gradients
-        are the eager ones (float64 to 1e-12). The BPTT picture then shows one
-        ``Compiled[...]`` node per step instead of the gate ops. Returns self."""
+        are the eager ones (float64 to 1e-12). The BPTT picture is unchanged: ``mg.viz``
+        draws each compiled step as its gate ops (``expand_compiled=False``: one
+        ``Compiled[...]`` node per step). Returns self."""
         self.compiled = bool(mode)
         return self
 

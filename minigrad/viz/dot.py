@@ -249,6 +249,6 @@ def to_dot(root: Tensor, params: Mapping[str, Tensor] | None = None, **options: 
     :class:`~minigrad.viz.options.GraphOptions`: ``group_by_scope``, ``show_shapes``,
     ``show_grad_norms`` (the graph must still be alive: draw before ``backward()`` or
     after ``backward(retain_graph=True)``), ``max_nodes``, ``keep_steps``, ``rankdir``,
-    ``grad_norm_range``.
+    ``grad_norm_range``, ``expand_compiled`` (compiled nodes drawn as their ops; default).
     """
     return parts_to_text(dot_parts(root, params, options, "to_dot"))

@@ -30,6 +30,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from .collapse import Group, collapse, composite_unit, group_label, module_unit
 from .colours import ZERO_COLOUR, colormap, decade_range, norm_colour, norm_position
+from .expand import expanded
 from .model import (
     CALL_MARK,
     PARAMS_CLUSTER,
@@ -82,18 +83,21 @@ def model_of(
     """:func:`build_graph` with the options already gathered (for the writers)."""
     if not isinstance(root, Tensor):
         raise TypeError(f"{caller}: root must be a Tensor, got {type(root).__name__}")
-    full = Walk(root)
-    norms: tuple[dict[str, float], dict[int, float]] = ({}, {})
-    if opts.show_grad_norms:  # on the full graph, before anything is grouped or hidden
-        norms = _norms(root, full)
-    detail = "ops" if opts.detail == "auto" else opts.detail
-    model = _build(root, params, opts, full, norms, detail)
-    n_ops = sum(isinstance(o, Function) for o in full.objs)
-    if opts.detail == "auto" and opts.readable and len(model.nodes) > READABLE_NODES:
-        ops_nodes = len(model.nodes)
-        model = _build(root, params, opts, full, norms, "modules")
-        model.notes.insert(0, f"module level: the op level would draw {ops_nodes} nodes "
-                              f"(more than {READABLE_NODES}); pass detail='ops' for it")
+    # compiled nodes drawn (and their gradients measured) as the ops they stand for; the
+    # user's graph is put back as it was when the block ends
+    with expanded(root, opts.expand_compiled, check_versions=opts.show_grad_norms) as root:
+        full = Walk(root)
+        norms: tuple[dict[str, float], dict[int, float]] = ({}, {})
+        if opts.show_grad_norms:  # on the full graph, before anything is grouped or hidden
+            norms = _norms(root, full)
+        detail = "ops" if opts.detail == "auto" else opts.detail
+        model = _build(root, params, opts, full, norms, detail)
+        n_ops = sum(isinstance(o, Function) for o in full.objs)
+        if opts.detail == "auto" and opts.readable and len(model.nodes) > READABLE_NODES:
+            ops_nodes = len(model.nodes)
+            model = _build(root, params, opts, full, norms, "modules")
+            model.notes.insert(0, f"module level: the op level would draw {ops_nodes} nodes "
+                                  f"(more than {READABLE_NODES}); pass detail='ops' for it")
     model.n_ops = n_ops  # every recorded op, however they are drawn
     return model
 

@@ -39,6 +39,11 @@ class GraphOptions:
     module level (one node per module call and per time step) above. ``detail="ops"`` or
     ``"modules"`` picks one. Composite functions (``cross_entropy``, ``layer_norm`` ...)
     are one node each; ``expand=True`` (or a list of their names) draws their ops.
+
+    ``expand_compiled`` (default True): a compiled node (``mg.compile``, a recurrent
+    layer after ``.compile()``) is drawn as the eager ops it stands for, re-recorded in
+    the scopes they would have had uncompiled, so each step's cluster shows its ops and
+    gradient norms as without compilation; False draws one ``Compiled[...]`` node each.
     """
 
     group_by_scope: bool = True
@@ -51,6 +56,7 @@ class GraphOptions:
     detail: str = "auto"
     expand: bool | tuple[str, ...] = False
     focus_step: int | None = None
+    expand_compiled: bool = True
 
     @property
     def limit(self) -> int:
