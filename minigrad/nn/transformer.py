@@ -8,7 +8,8 @@ outputs. Sequences are ``(S, B, E)`` (``(B, S, E)`` with ``batch_first``; ``(S, 
 unbatched). Masks as in ``MultiheadAttention``: ``*_mask (L, S)`` or ``(B*nhead, L, S)``
 and ``*_key_padding_mask (B, S)``, bool True = may NOT attend, or float (added; ``-inf``
 blocks). Each layer draws as one cluster per sublayer (``self_attn``, ``cross_attn``,
-``feed_forward``, norms) inside one per layer (``layers.0`` ...).
+``feed_forward``, norms) inside one per layer (``layers.0`` ...). ``compile()`` on any of
+these modules runs the attention cores and the feed-forward blocks through ``mg.compile``.
 
 Differences from PyTorch: ``is_causal=True`` without a mask builds the causal mask
 (PyTorch requires the mask); no nested-tensor fast path (the results are the same); a
@@ -29,6 +30,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._checks import check_int, check_probability
+from ._compiled import CompilableModule
 from .attention import MultiheadAttention
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module, ModuleList
@@ -64,7 +66,17 @@ def _causal_if_asked(mask: Any, is_causal: bool | None, x: Tensor, batch_first: 
     return Transformer.generate_square_subsequent_mask(length, device=x.device, dtype=x.dtype)
 
 
-class _LayerBlocks(Module):
+def _ff_core(x: Tensor, w1: Tensor, b1: Tensor | None, w2: Tensor, b2: Tensor | None,
+             drop: Tensor | None, activation: Callable[[Tensor], Tensor]) -> Tensor:
+    """The feed-forward block ``linear2(dropout(activation(linear1(x))))`` as a function
+    of Tensors (``drop``: the dropout draw, from ``F.dropout_scale``, or None)."""
+    hidden = activation(F.linear(x, w1, b1))
+    if drop is not None:
+        hidden = hidden * drop
+    return F.linear(hidden, w2, b2)
+
+
+class _LayerBlocks(CompilableModule):
     """The sublayers both Transformer layers share: self-attention (then ``dropout1``) and
     the feed-forward block (then the dropout named by ``ff_dropout``)."""
 
@@ -77,8 +89,19 @@ class _LayerBlocks(Module):
 
     def _ff_block(self, x: Tensor) -> Tensor:
         with name_scope("feed_forward"):
-            hidden = self.dropout(self.activation(self.linear1(x)))
-            return getattr(self, self.ff_dropout)(self.linear2(hidden))
+            if self.compiled:
+                out = self._compiled_ff(x)
+            else:
+                out = self.linear2(self.dropout(self.activation(self.linear1(x))))
+            return getattr(self, self.ff_dropout)(out)
+
+    def _compiled_ff(self, x: Tensor) -> Tensor:
+        l1, l2, p = self.linear1, self.linear2, self.dropout.p if self.dropout.training else 0.0
+        drop = None
+        if p > 0.0:  # drawn here, as self.dropout would draw it
+            drop = F.dropout_scale((*x.shape[:-1], l1.out_features), p, x)
+        return self._core(_ff_core, x, l1.weight, l1.bias, l2.weight, l2.bias, drop,
+                          self.activation)
 
 
 class TransformerEncoderLayer(_LayerBlocks):
@@ -194,7 +217,7 @@ def _clones(name: str, layer: Module, num_layers: int) -> ModuleList:
     return ModuleList(copy.deepcopy(layer) for _ in range(num_layers))
 
 
-class TransformerEncoder(Module):
+class TransformerEncoder(CompilableModule):
     """``num_layers`` independent copies of ``encoder_layer`` (``layers.0`` ...), then
     ``norm`` if given. Call ``encoder(src, mask=None, src_key_padding_mask=None,
     is_causal=None)``; shapes as in the layer."""
@@ -220,7 +243,7 @@ class TransformerEncoder(Module):
         return x
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(CompilableModule):
     """``num_layers`` independent copies of ``decoder_layer``, then ``norm`` if given.
     Call ``decoder(tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
     memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False)``."""
@@ -249,7 +272,7 @@ class TransformerDecoder(Module):
         return x
 
 
-class Transformer(Module):
+class Transformer(CompilableModule):
     """The encoder-decoder of "Attention Is All You Need", PyTorch's layout: ``encoder``
     (a TransformerEncoder with a final ``encoder.norm``) and ``decoder`` (with
     ``decoder.norm``); every parameter with more than one dimension starts
