@@ -5,9 +5,8 @@
 
 One training step (forward, mean-square loss, backward) of ``MultiheadAttention``
 (self-attention with a causal float mask and a key padding mask) and of a
-``TransformerEncoderLayer`` (gelu, eval mode: no dropout; ``--ff`` also compiles nothing
-but the feed-forward block, ``--attn-only`` nothing but the attention core), eager and
-after ``compile()``, float32, interleaved; prints the median times, the median of per-pair
+``TransformerEncoderLayer`` (gelu, eval mode: no dropout), eager and after ``compile()``
+(which compiles the attention core), float32, interleaved; prints the median times, the median of per-pair
 ratios (compiled / eager: below 1 is faster) and the trace cost.
 """
 
@@ -30,10 +29,9 @@ from minigrad.nn import _compiled  # noqa: E402
 CONFIGS = [(16, 32, 64, 4), (32, 128, 256, 8)]  # (B, S, E, heads)
 
 
-def make_step(kind: str, config: tuple[int, ...], compiled: str) -> Callable[[], None]:
-    """A training step of a fresh module (``kind`` "mha" or "encoder") on fixed data;
-    ``compiled``: "" (eager), "all", "attn" (attention core only) or "ff" (feed-forward
-    only)."""
+def make_step(kind: str, config: tuple[int, ...], compiled: bool) -> Callable[[], None]:
+    """A training step of a fresh module (``kind`` "mha" or "encoder") on fixed data,
+    eager or compiled."""
     batch, seq, embed, heads = config
     mg.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -52,14 +50,7 @@ def make_step(kind: str, config: tuple[int, ...], compiled: str) -> Callable[[],
 
         def run() -> mg.Tensor:
             return module(x, src_mask=mask, src_key_padding_mask=pad)
-    if compiled == "all":
-        module.compile()
-    elif compiled == "attn":
-        for m in module.modules():
-            if isinstance(m, mg.nn.MultiheadAttention):
-                m.compile()
-    elif compiled == "ff":
-        object.__setattr__(module, "compiled", True)  # its own core only, not the attention's
+    module.compile(compiled)
 
     def step() -> None:
         out = run()
@@ -77,8 +68,6 @@ def main() -> None:
     parser.add_argument("--modules", default="mha,encoder")
     parser.add_argument("--config", type=int, nargs=4, metavar=("B", "S", "E", "HEADS"))
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--mode", default="all", choices=["all", "attn", "ff"],
-                        help="what the compiled side compiles (encoder only)")
     args = parser.parse_args()
     configs = [tuple(args.config)] if args.config else CONFIGS
     print(f"one thread; ms per training step, median of {args.repeat} interleaved pairs")
@@ -87,8 +76,8 @@ def main() -> None:
     for kind in args.modules.split(","):
         for config in configs:
             _compiled._COMPILED.clear()
-            eager_step = make_step(kind, config, "")
-            comp_step = make_step(kind, config, args.mode)
+            eager_step = make_step(kind, config, False)
+            comp_step = make_step(kind, config, True)
             for _ in range(2):  # warm up; the compiled side traces on its first call
                 eager_step()
                 comp_step()

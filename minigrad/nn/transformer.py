@@ -9,7 +9,8 @@ unbatched). Masks as in ``MultiheadAttention``: ``*_mask (L, S)`` or ``(B*nhead,
 and ``*_key_padding_mask (B, S)``, bool True = may NOT attend, or float (added; ``-inf``
 blocks). Each layer draws as one cluster per sublayer (``self_attn``, ``cross_attn``,
 ``feed_forward``, norms) inside one per layer (``layers.0`` ...). ``compile()`` on any of
-these modules runs the attention cores and the feed-forward blocks through ``mg.compile``.
+these modules runs its attention cores through ``mg.compile`` (the feed-forward block
+stays eager: compiled, it measured no faster; see benchmarks/bench_attention_compile.py).
 
 Differences from PyTorch: ``is_causal=True`` without a mask builds the causal mask
 (PyTorch requires the mask); no nested-tensor fast path (the results are the same); a
@@ -66,16 +67,6 @@ def _causal_if_asked(mask: Any, is_causal: bool | None, x: Tensor, batch_first: 
     return Transformer.generate_square_subsequent_mask(length, device=x.device, dtype=x.dtype)
 
 
-def _ff_core(x: Tensor, w1: Tensor, b1: Tensor | None, w2: Tensor, b2: Tensor | None,
-             drop: Tensor | None, activation: Callable[[Tensor], Tensor]) -> Tensor:
-    """The feed-forward block ``linear2(dropout(activation(linear1(x))))`` as a function
-    of Tensors (``drop``: the dropout draw, from ``F.dropout_scale``, or None)."""
-    hidden = activation(F.linear(x, w1, b1))
-    if drop is not None:
-        hidden = hidden * drop
-    return F.linear(hidden, w2, b2)
-
-
 class _LayerBlocks(CompilableModule):
     """The sublayers both Transformer layers share: self-attention (then ``dropout1``) and
     the feed-forward block (then the dropout named by ``ff_dropout``)."""
@@ -89,19 +80,8 @@ class _LayerBlocks(CompilableModule):
 
     def _ff_block(self, x: Tensor) -> Tensor:
         with name_scope("feed_forward"):
-            if self.compiled:
-                out = self._compiled_ff(x)
-            else:
-                out = self.linear2(self.dropout(self.activation(self.linear1(x))))
-            return getattr(self, self.ff_dropout)(out)
-
-    def _compiled_ff(self, x: Tensor) -> Tensor:
-        l1, l2, p = self.linear1, self.linear2, self.dropout.p if self.dropout.training else 0.0
-        drop = None
-        if p > 0.0:  # drawn here, as self.dropout would draw it
-            drop = F.dropout_scale((*x.shape[:-1], l1.out_features), p, x)
-        return self._core(_ff_core, x, l1.weight, l1.bias, l2.weight, l2.bias, drop,
-                          self.activation)
+            hidden = self.dropout(self.activation(self.linear1(x)))
+            return getattr(self, self.ff_dropout)(self.linear2(hidden))
 
 
 class TransformerEncoderLayer(_LayerBlocks):
