@@ -1,7 +1,8 @@
 """Attention modules: ``MultiheadAttention`` (PyTorch's) and ``AdditiveAttention`` (Bahdanau).
 
-Both are composed from Tensor ops over :func:`minigrad.nn.functional.attention`; neither
-writes a backward.
+Both are composed from Tensor ops and write no backward. Each runs its core (from the
+projected inputs, masks and dropout draw passed as Tensors, to the output and weights)
+as a plain function of Tensors, eagerly or, after ``compile()``, through ``mg.compile``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from ..ops import split
 from ..tensor import Tensor
 from . import init
 from ._checks import check_int, check_like_weights, check_probability
-from .functional import attention, masked_softmax
+from ._compiled import CompilableModule
+from .functional import attention_core, attention_operands, masked_softmax_by, softmax_mask
 from .layers import Linear
-from .module import Module, new_parameter
+from .module import new_parameter
 
 __all__ = ["AdditiveAttention", "MultiheadAttention"]
 
@@ -51,7 +53,37 @@ def _mask_data(
     return data
 
 
-class MultiheadAttention(Module):
+def _mha_core(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, keep: Tensor | None,
+              fill: Tensor | None, has_any: Tensor | None, drop: Tensor | None, heads: int,
+              weights: str | None) -> Any:
+    """Multi-head attention from the projected ``q (B, L, E)``, ``k``, ``v (B, S, E)``:
+    split into heads, attend (masks and dropout as in ``attention_core``), merge heads.
+    Returns ``out (B, L, E)``, or ``(out, weights)`` with ``weights`` "mean" (``(B, L, S)``,
+    averaged over heads) or "all" (``(B, heads, L, S)``)."""
+    batch, length, embed = q.shape
+    source, hd = k.shape[1], embed // heads
+    q = q.reshape(batch, length, heads, hd).swapaxes(1, 2)
+    k = k.reshape(batch, source, heads, hd).swapaxes(1, 2)
+    v = v.reshape(batch, source, heads, hd).swapaxes(1, 2)
+    out, probs = attention_core(q, k, v, bias, keep, fill, has_any, drop, 1.0 / math.sqrt(hd))
+    out = out.swapaxes(1, 2).reshape(batch, length, embed)
+    if weights is None:
+        return out
+    return out, (probs.mean(axis=1) if weights == "mean" else probs)
+
+
+def _additive_core(qp: Tensor, kp: Tensor, v: Tensor, values: Tensor, keep: Tensor | None,
+                   fill: Tensor | None, has_any: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Bahdanau attention from the projected query ``qp (B, Hd)`` and keys ``kp (B, S,
+    Hd)``, the score vector ``v (Hd,)`` and ``values (B, S, Dv)``; the mask operands from
+    ``softmax_mask``. Returns ``(context (B, Dv), weights (B, S))``."""
+    hidden = (qp.unsqueeze(1) + kp).tanh()
+    scores = (hidden @ v.unsqueeze(-1)).squeeze(-1)
+    weights = masked_softmax_by(scores, keep, fill, has_any)
+    return (weights.unsqueeze(1) @ values).squeeze(1), weights
+
+
+class MultiheadAttention(CompilableModule):
     """PyTorch's ``nn.MultiheadAttention``.
 
     Parameters: ``in_proj_weight (3E, E)`` (xavier-uniform; rows q, k, v), or with
@@ -66,6 +98,8 @@ class MultiheadAttention(Module):
     Returns ``(output, weights)``: output like query; weights ``(B, L, S)`` averaged over
     heads or ``(B, num_heads, L, S)``, or None when ``need_weights`` is False.
     Deviation: a query whose keys are all masked gets zeros, where PyTorch gives NaN.
+    ``compile()`` runs the core (heads, scores, masks, softmax, dropout) through
+    ``mg.compile``.
     """
 
     def __init__(
@@ -241,19 +275,16 @@ class MultiheadAttention(Module):
         batch, length, _ = query.shape
         source = key.shape[1]
         allowed, additive = self._masks(key_padding_mask, attn_mask, batch, length, source, query)
-        heads, hd = self.num_heads, self.head_dim
-        q, k, v = self._project(query, key, value)
-        q = q.reshape(batch, length, heads, hd).swapaxes(1, 2)
-        k = k.reshape(batch, source, heads, hd).swapaxes(1, 2)
-        v = v.reshape(batch, source, heads, hd).swapaxes(1, 2)
         dropout = self.dropout if self.training else 0.0
-        out, probs = attention(q, k, v, allowed, additive, dropout, 1.0 / math.sqrt(hd))
-        out = self.out_proj(out.swapaxes(1, 2).reshape(batch, length, self.embed_dim))
-        weights = None
-        if need_weights:
-            weights = probs.mean(axis=1) if average_attn_weights else probs
-            if not batched:
-                weights = weights.squeeze(0)
+        operands = attention_operands(allowed, additive, (batch, self.num_heads, length, source),
+                                      query, dropout)
+        q, k, v = self._project(query, key, value)
+        mode = ("mean" if average_attn_weights else "all") if need_weights else None
+        out = self._core(_mha_core, q, k, v, *operands, self.num_heads, mode)
+        out, weights = out if need_weights else (out, None)
+        out = self.out_proj(out)
+        if weights is not None and not batched:
+            weights = weights.squeeze(0)
         if not batched:
             return out.squeeze(0), weights
         return (out if self.batch_first else out.swapaxes(0, 1)), weights
@@ -270,7 +301,7 @@ class MultiheadAttention(Module):
         return text + (", batch_first=True" if self.batch_first else "")
 
 
-class AdditiveAttention(Module):
+class AdditiveAttention(CompilableModule):
     """Bahdanau attention: ``score_j = v . tanh(W_q q + W_k k_j + b)``.
 
     Parameters: ``query_proj.weight (Hd, Dq)`` (no bias), ``key_proj.weight (Hd, Dk)``,
@@ -279,6 +310,7 @@ class AdditiveAttention(Module):
     (default: keys) and a bool ``mask (B, S)``, True where a key may be attended.
     Returns ``(context (B, Dv), weights (B, S))``; weights sum to one over allowed keys,
     are zero where masked, and a row with no allowed key gets zero weights.
+    ``compile()`` runs the core (after the projections) through ``mg.compile``.
     """
 
     def __init__(
@@ -318,8 +350,6 @@ class AdditiveAttention(Module):
         allowed = None
         if mask is not None:
             allowed = _mask_data(name, "mask", mask, (batch, source), query.device, float_ok=False)
-        hidden = (self.query_proj(query).unsqueeze(1) + self.key_proj(keys)).tanh()
-        scores = (hidden @ self.v.unsqueeze(-1)).squeeze(-1)
-        weights = masked_softmax(scores, allowed, axis=-1)
-        context = (weights.unsqueeze(1) @ values).squeeze(1)
-        return context, weights
+        operands = softmax_mask(allowed, (batch, source), query)
+        return self._core(_additive_core, self.query_proj(query), self.key_proj(keys), self.v,
+                          values, *operands)

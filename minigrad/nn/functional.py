@@ -61,11 +61,22 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    with backend.array_context(x.data):  # the mask is drawn on x's own device
-        gen = backend.generator(x.device)
-        keep = gen.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else None) >= p
-        scale = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-    return x * Tensor._from_array(scale)
+    return x * dropout_scale(tuple(x.shape), p, x)
+
+
+def dropout_scale(shape: tuple[int, ...], p: float, like: Tensor) -> Tensor:
+    """What inverted dropout multiplies a tensor of ``shape`` (dtype and device of
+    ``like``) by: a constant Tensor, 0 with probability ``p`` and ``1 / (1 - p)``
+    elsewhere (all 0, drawing nothing, when ``p`` is 1). It is the draw ``dropout``
+    makes, so a caller that passes it to a compiled function gets ``dropout``'s numbers."""
+    dtype = like.dtype
+    with backend.array_context(like.data):  # the mask is drawn on like's own device
+        if p >= 1.0:
+            return Tensor._from_array(backend.xp_of(like.data).zeros(shape, dtype=dtype))
+        gen = backend.generator(like.device)
+        keep = gen.random(shape, dtype=dtype if dtype.kind == "f" else None) >= p
+        scale = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return Tensor._from_array(scale)
 
 
 # ---------------------------------------------------------------- losses and lookups
@@ -405,23 +416,49 @@ def masked_softmax(scores: Tensor, allowed: Any | None, axis: int = -1) -> Tenso
     softmax). Masked entries get probability exactly 0 and no gradient; a row with no
     allowed entry gives all zeros (not NaN), as PyTorch's ``scaled_dot_product_attention``.
     """
+    operands = softmax_mask(allowed, tuple(scores.shape), scores, axis)
+    return masked_softmax_by(scores, *operands, axis=axis)
+
+
+def softmax_mask(allowed: Any | None, shape: tuple[int, ...], like: Tensor,
+                 axis: int = -1) -> tuple[Tensor | None, ...]:
+    """``allowed`` (bool, broadcastable to the scores' ``shape``, or None) as the constant
+    Tensors (``like``'s dtype and device) that ``masked_softmax_by`` reads: ``keep`` (1
+    where allowed, else 0), ``fill`` (0 where allowed, else the lowest finite value) and
+    ``has_any`` (1 where the row along ``axis`` has an allowed entry, else 0). Tensors
+    rather than a ``where`` condition, so that the softmax can run inside ``mg.compile``.
+    ``(None, None, None)`` without a mask; on the host ``has_any`` is None when every row
+    has an allowed entry."""
     if allowed is None:
-        return scores.softmax(axis)
+        return None, None, None
     allowed = allowed.data if isinstance(allowed, Tensor) else allowed
-    xp = backend.xp_of(scores.data)
-    with backend.array_context(scores.data):
-        allowed = xp.broadcast_to(allowed, scores.shape)
-        has_any = allowed.any(axis=axis, keepdims=True)
-    # The most negative finite value, not -inf: a fully masked row then stays finite
-    # (uniform) instead of NaN, and is zeroed below; exp() of it underflows to exactly 0
-    # in rows that have an allowed entry, so those rows equal the -inf formulation.
-    lowest = float(np.finfo(scores.dtype).min)
-    probs = ops.where(allowed, scores, lowest).softmax(axis)
-    # On the host, skip the zeroing when every row has a key; on a GPU that test would be
-    # a host read per call, so the (cheap) zeroing always runs there.
-    if xp is not np or not has_any.all():
-        probs = ops.where(has_any, probs, 0.0)
-    return probs
+    xp = backend.xp_of(like.data)
+    dtype = like.dtype
+    with backend.array_context(like.data):
+        allowed = xp.asarray(allowed)
+        has_any = xp.broadcast_to(allowed, shape).any(axis=axis, keepdims=True)
+        keep = Tensor._from_array(allowed.astype(dtype))
+        # The most negative finite value, not -inf: a fully masked row then stays finite
+        # (uniform) instead of NaN, and is zeroed by has_any; exp() of it underflows to
+        # exactly 0 in rows that have an allowed entry, as the -inf formulation would.
+        fill = Tensor._from_array(xp.where(allowed, dtype.type(0), np.finfo(dtype).min).astype(dtype))
+        # On the host, skip the zeroing when every row has a key; on a GPU that test would
+        # be a host read per call, so the (cheap) zeroing always runs there.
+        if xp is np and has_any.all():
+            return keep, fill, None
+        return keep, fill, Tensor._from_array(has_any.astype(dtype))
+
+
+def masked_softmax_by(scores: Tensor, keep: Tensor | None, fill: Tensor | None,
+                      has_any: Tensor | None, axis: int = -1) -> Tensor:
+    """``softmax(scores * keep + fill) * has_any`` along ``axis``, each factor skipped where
+    None; the operands come from ``softmax_mask`` (then it is ``masked_softmax``). Where
+    ``keep`` is 1 the scores pass unchanged, where 0 they become ``fill``, so masked
+    entries get probability 0 and no gradient. Tensor ops only: ``mg.compile`` traces it."""
+    if keep is not None:
+        scores = scores * keep + fill
+    probs = scores.softmax(axis)
+    return probs if has_any is None else probs * has_any
 
 
 def _check_attention_inputs(query: Tensor, key: Tensor, value: Tensor) -> None:
@@ -442,6 +479,41 @@ def _check_attention_inputs(query: Tensor, key: Tensor, value: Tensor) -> None:
         )
 
 
+def attention_operands(allowed: Any | None, additive: Tensor | None, shape: tuple[int, ...],
+                       like: Tensor, dropout_p: float) -> tuple[Tensor | None, ...]:
+    """The masks and the dropout draw of an attention call as the Tensors
+    ``attention_core`` takes after q, k, v: ``(bias, keep, fill, has_any, drop)``.
+
+    ``allowed`` (bool) and ``additive`` (float Tensor) broadcast to the scores' ``shape``
+    ``(..., L, S)``; the Tensors made get ``like``'s dtype and device.
+    ``bias`` is ``additive`` with 0 where not allowed (its -inf entries would make NaN
+    through ``keep``); ``drop`` is ``dropout_scale`` for the probabilities (None when
+    ``dropout_p`` is 0)."""
+    if additive is not None and allowed is not None:
+        additive = ops.where(allowed, additive, 0.0)
+    drop = dropout_scale(shape, dropout_p, like) if dropout_p > 0.0 else None
+    return (additive, *softmax_mask(allowed, shape, like), drop)
+
+
+def attention_core(query: Tensor, key: Tensor, value: Tensor, bias: Tensor | None,
+                   keep: Tensor | None, fill: Tensor | None, has_any: Tensor | None,
+                   drop: Tensor | None, scale: float) -> tuple[Tensor, Tensor]:
+    """``softmax(q k^T * scale + bias, masked) * drop @ v``; returns (out, probs).
+
+    query ``(..., L, E)``, key ``(..., S, E)``, value ``(..., S, Ev)`` -> out
+    ``(..., L, Ev)`` and the attention probabilities ``(..., L, S)`` (after dropout); the
+    other operands come from ``attention_operands``. A function of Tensors only (masks
+    and dropout draw included), so that ``mg.compile`` can trace it.
+    """
+    scores = (query @ key.swapaxes(-1, -2)) * scale
+    if bias is not None:
+        scores = scores + bias
+    probs = masked_softmax_by(scores, keep, fill, has_any)
+    if drop is not None:
+        probs = probs * drop
+    return probs @ value, probs
+
+
 def attention(
     query: Tensor,
     key: Tensor,
@@ -456,15 +528,10 @@ def attention(
     query ``(..., L, E)``, key ``(..., S, E)``, value ``(..., S, Ev)`` -> out
     ``(..., L, Ev)`` and the attention probabilities ``(..., L, S)`` (after dropout).
     """
-    scores = (query @ key.swapaxes(-1, -2)) * scale
-    if additive is not None:
-        scores = scores + additive
-    probs = masked_softmax(scores, allowed)
-    if dropout_p > 0.0:
-        probs = dropout(probs, dropout_p, training=True)
-    return probs @ value, probs
-
-
+    batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2])
+    shape = (*batch, query.shape[-2], key.shape[-2])
+    operands = attention_operands(allowed, additive, shape, query, dropout_p)
+    return attention_core(query, key, value, *operands, scale)
 @composite
 def scaled_dot_product_attention(
     query: Tensor,

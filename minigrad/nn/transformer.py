@@ -8,7 +8,9 @@ outputs. Sequences are ``(S, B, E)`` (``(B, S, E)`` with ``batch_first``; ``(S, 
 unbatched). Masks as in ``MultiheadAttention``: ``*_mask (L, S)`` or ``(B*nhead, L, S)``
 and ``*_key_padding_mask (B, S)``, bool True = may NOT attend, or float (added; ``-inf``
 blocks). Each layer draws as one cluster per sublayer (``self_attn``, ``cross_attn``,
-``feed_forward``, norms) inside one per layer (``layers.0`` ...).
+``feed_forward``, norms) inside one per layer (``layers.0`` ...). ``compile()`` on any of
+these modules runs its attention cores through ``mg.compile`` (the feed-forward block
+stays eager: compiled, it measured no faster; see benchmarks/bench_attention_compile.py).
 
 Differences from PyTorch: ``is_causal=True`` without a mask builds the causal mask
 (PyTorch requires the mask); no nested-tensor fast path (the results are the same); a
@@ -29,6 +31,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._checks import check_int, check_probability
+from ._compiled import CompilableModule
 from .attention import MultiheadAttention
 from .layers import Dropout, LayerNorm, Linear
 from .module import Module, ModuleList
@@ -64,7 +67,7 @@ def _causal_if_asked(mask: Any, is_causal: bool | None, x: Tensor, batch_first: 
     return Transformer.generate_square_subsequent_mask(length, device=x.device, dtype=x.dtype)
 
 
-class _LayerBlocks(Module):
+class _LayerBlocks(CompilableModule):
     """The sublayers both Transformer layers share: self-attention (then ``dropout1``) and
     the feed-forward block (then the dropout named by ``ff_dropout``)."""
 
@@ -194,7 +197,7 @@ def _clones(name: str, layer: Module, num_layers: int) -> ModuleList:
     return ModuleList(copy.deepcopy(layer) for _ in range(num_layers))
 
 
-class TransformerEncoder(Module):
+class TransformerEncoder(CompilableModule):
     """``num_layers`` independent copies of ``encoder_layer`` (``layers.0`` ...), then
     ``norm`` if given. Call ``encoder(src, mask=None, src_key_padding_mask=None,
     is_causal=None)``; shapes as in the layer."""
@@ -220,7 +223,7 @@ class TransformerEncoder(Module):
         return x
 
 
-class TransformerDecoder(Module):
+class TransformerDecoder(CompilableModule):
     """``num_layers`` independent copies of ``decoder_layer``, then ``norm`` if given.
     Call ``decoder(tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
     memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False)``."""
@@ -249,7 +252,7 @@ class TransformerDecoder(Module):
         return x
 
 
-class Transformer(Module):
+class Transformer(CompilableModule):
     """The encoder-decoder of "Attention Is All You Need", PyTorch's layout: ``encoder``
     (a TransformerEncoder with a final ``encoder.norm``) and ``decoder`` (with
     ``decoder.norm``); every parameter with more than one dimension starts

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..autograd.context import no_grad
 from ..tensor import Tensor
 from ._coerce import normalize_axis
 from .elementwise import exp, log
@@ -21,7 +22,10 @@ def _shift(x: Tensor, axis: int, finite: bool = False) -> Tensor | None:
     not NaN, as in PyTorch; softmax keeps PyTorch's NaN for such rows)."""
     if x.ndim and x.shape[axis] == 0:
         return None
-    m = max(x, axis, keepdims=True).detach()
+    # max under no_grad rather than .detach(): the same values, but made by a recorded op,
+    # so that mg.compile replays the shift instead of freezing (or refusing) it
+    with no_grad():
+        m = max(x, axis, keepdims=True)
     if finite and m.data.dtype.kind == "f":
         xp = backend.xp_of(m.data)
         m = Tensor._from_array(xp.where(xp.isinf(m.data), 0, m.data).astype(m.data.dtype))

@@ -61,15 +61,16 @@ def test_sdpa_matches_pytorch(case: str) -> None:
         assert_close(t.grad, ref[f"grad.{name}"], f"{case} d/d{name}")
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("case", MHA_CASES)
-def test_multihead_attention_matches_pytorch(case: str) -> None:
+def test_multihead_attention_matches_pytorch(case: str, compiled: bool) -> None:
     ref = load(case)
     mha = nn.MultiheadAttention(
         int(ref["cfg.embed_dim"]),
         int(ref["cfg.num_heads"]),
         bias=bool(ref["cfg.bias"]),
         batch_first=bool(ref["cfg.batch_first"]),
-    )
+    ).compile(compiled)
     mha.double().load_state_dict(state_dict(ref))
     inputs = {k: leaf(ref[k]) for k in ("q", "k", "v")}
     need_weights = bool(ref["cfg.need_weights"])

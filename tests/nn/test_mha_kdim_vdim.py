@@ -19,12 +19,13 @@ def test_fixtures_cover_every_case() -> None:
     assert len(CASES) == 2
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_matches_pytorch(case: str) -> None:
+def test_matches_pytorch(case: str, compiled: bool) -> None:
     ref = load(case)
     cfg = {k[4:]: ref[k].item() for k in ref if k.startswith("cfg.")}
     mha = nn.MultiheadAttention(cfg["embed_dim"], 2, bias=cfg["bias"], batch_first=cfg["batch_first"],
-                                kdim=cfg["kdim"], vdim=cfg["vdim"], dtype=F64)
+                                kdim=cfg["kdim"], vdim=cfg["vdim"], dtype=F64).compile(compiled)
     sd = state_dict(ref)
     assert list(sd) == list(mha.state_dict())  # PyTorch's names and order
     mha.load_state_dict(sd)

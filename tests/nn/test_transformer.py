@@ -41,10 +41,11 @@ def test_fixtures_cover_every_case() -> None:
     assert len(CASES) == 11
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_matches_pytorch_outputs_and_gradients(case: str) -> None:
+def test_matches_pytorch_outputs_and_gradients(case: str, compiled: bool) -> None:
     ref = load(case)
-    module = _build(case, ref)
+    module = _build(case, ref).compile(compiled)
     sd = state_dict(ref)
     assert set(sd) == set(module.state_dict())  # PyTorch's names, every one
     module.load_state_dict(sd)
