@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.context import enable_grad, state
+from ..autograd.context import enable_grad, scope_path, state
 from ..autograd.function import Function, _wrap
 from ..tensor import Tensor
 from .loopgen import Layout, LoopKernels, Unsupported
@@ -72,13 +72,8 @@ class ScanCall(Function):
     def eager_outputs(self) -> tuple[Tensor, ...]:
         """The same loop in eager ops on this node's inputs, in the scope the node was
         recorded in: ``(ys, *finals)``, aligned with the node's outputs."""
-        previous = state.scope
-        state.scope = self.scope
-        try:
-            with enable_grad():
-                return tuple(self.eager(*self.inputs))
-        finally:
-            state.scope = previous
+        with scope_path(self.scope), enable_grad():
+            return tuple(self.eager(*self.inputs))
 
     def _eager_backward(self, grads: tuple) -> tuple:
         from ..autograd.grad import grad as autograd_grad

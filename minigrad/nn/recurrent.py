@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..autograd import name_scope
+from ..autograd.context import current_scope, scope_path
 from ..compile import Compiled
 from ..compile import compile as compile_fn
 from ..compile.scan import Scan
@@ -356,10 +357,11 @@ _SCANS: dict[tuple, Scan] = {}
 
 def _scanned(cell: type[_CellBase], step_args: dict[str, Any], gi: Tensor, state: State,
              w_hh_t: Tensor, masks: list[Tensor] | None, keep: np.ndarray | None, reverse: bool,
-             steps: int) -> tuple[Tensor, ...] | None:
+             steps: int, outer: str) -> tuple[Tensor, ...] | None:
     """The loop over time as one compiled ``Scan`` node: ``(outputs (T, B, H), *final
     state)``, or None where it cannot be compiled (the caller loops step by step).
-    gi ``(T*B, G*H)``; ``keep`` ``(T, B)`` bool or None."""
+    gi ``(T*B, G*H)``; ``keep`` ``(T, B)`` bool or None; ``outer``: the scope the eager
+    layer stacks its outputs in."""
     tensors = {k: v for k, v in step_args.items() if isinstance(v, Tensor)}
     static = {k: v for k, v in step_args.items() if not isinstance(v, Tensor)}
     names = tuple(tensors)
@@ -380,7 +382,8 @@ def _scanned(cell: type[_CellBase], step_args: dict[str, Any], gi: Tensor, state
         extras = dict(zip(names, rest[n_state + 1:]))
         outputs, final = _over_time(functools.partial(bound, **extras), ops.split(gi, batch, axis=0),
                                     tuple(rest[:n_state]), rest[n_state], masks, reverse)
-        return (ops.stack(outputs, axis=0), *final)
+        with scope_path(outer):
+            return (ops.stack(outputs, axis=0), *final)
 
     eager.__name__ = scan.step.__name__
     return scan((gi,), state, (w_hh_t, *tensors.values()), steps, reverse, keep, eager)
@@ -483,13 +486,15 @@ class _RNNBase(Module):
             return getattr(self, kind + suffix, None)
 
         steps, batch, features = x.shape
+        outer = current_scope()
         with name_scope("bwd" if reverse else "fwd"):
             gi = self.cell.project(x.reshape(steps * batch, features), param("weight_ih"),
                                    param("bias_ih"), param("bias_hh"))
             step_args = self.cell.step_args(self, param)
             w_hh_t = param("weight_hh").T
             if self.compiled:
-                looped = _scanned(self.cell, step_args, gi, state, w_hh_t, masks, keep, reverse, steps)
+                looped = _scanned(self.cell, step_args, gi, state, w_hh_t, masks, keep, reverse, steps,
+                                  outer)
                 if looped is not None:
                     return looped[0], tuple(looped[1:])
                 step = _compiled_step(self.cell, step_args)
