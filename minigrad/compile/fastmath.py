@@ -36,9 +36,10 @@ def _float_from_bits(typingctx: object, bits: types.Integer) -> tuple:
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
 def exp32(x: float) -> float:
-    """``e**x`` in float32 (Cephes ``expf``); clamped to ``[-87, 88]``, where the
-    result is below float32's smallest normal or near its largest."""
-    x = min(max(x, _F(-87.0)), _F(88.0))
+    """``e**x`` in float32 (Cephes ``expf``), its argument clamped to ``[-87.33, 88.37]``:
+    below, the smallest normal float32 (NumPy gives subnormals); above, 2.5e38 (NumPy
+    gives up to 3.4e38, then inf). Sigmoid and tanh never reach either end."""
+    x = min(max(x, _F(-87.33)), _F(88.37))
     whole = math.floor(x * _F(1.44269504088896341) + _F(0.5))
     n = np.int32(whole)
     fx = _F(whole)

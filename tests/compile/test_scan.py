@@ -1,0 +1,109 @@
+"""The generated loop over time (``Scan``): what it falls back on, and its float32 math.
+
+The layer-level equivalence over every configuration is in
+test_compiled_recurrent_layers.py; this file covers what that does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.compile.fuse import numba_available
+from minigrad.compile.scan import ScanCall
+from minigrad.nn import recurrent
+
+needs_numba = pytest.mark.skipif(not numba_available(), reason="numba (minigrad[jit]) is not installed")
+
+
+def _pair(cls: str, **options):
+    mg.manual_seed(0)
+    eager = getattr(mg.nn, cls)(3, 5, dtype=np.float64, **options)
+    fast = getattr(mg.nn, cls)(3, 5, dtype=np.float64, **options)
+    fast.load_state_dict(eager.state_dict())
+    return eager, fast.compile()
+
+
+def _grads(layer, x: np.ndarray, lengths=None, create_graph: bool = False) -> list[np.ndarray]:
+    xt = mg.tensor(x, dtype=np.float64, requires_grad=True)
+    out, state = layer(xt, lengths=lengths)
+    h = state[0] if isinstance(state, tuple) else state
+    loss = (out * out).sum() + (h * h).sum()
+    if create_graph:  # the gradient's own gradient: the eager loop differentiated twice
+        (gx,) = mg.autograd.grad(loss, [xt], create_graph=True)
+        (gx * gx).sum().backward()
+        return [gx.numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+    loss.backward()
+    return [out.numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+
+
+@needs_numba
+@pytest.mark.parametrize("cls,options", [
+    ("LSTM", {"peephole": True}), ("LSTM", {"proj_size": 2}), ("GRU", {"bias": False}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 2}),
+])
+def test_more_configurations_run_as_one_scan_with_the_eager_numbers(cls, options) -> None:
+    eager, fast = _pair(cls, **options)
+    x = np.random.default_rng(1).standard_normal((6, 4, 3))
+    for lengths in (None, [6, 2, 1, 4]):
+        for a, b in zip(_grads(eager, x, lengths), _grads(fast, x, lengths), strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    out, _ = fast(mg.tensor(x, dtype=np.float64))  # no gradient asked for
+    np.testing.assert_allclose(out.numpy(), eager(mg.tensor(x, dtype=np.float64))[0].numpy(), rtol=1e-12)
+
+
+@needs_numba
+def test_a_layer_output_comes_from_one_scan_node() -> None:
+    _, fast = _pair("GRU")
+    out, h = fast(mg.tensor(np.ones((5, 2, 3)), dtype=np.float64, requires_grad=True))
+    assert isinstance(h.grad_fn.next[0][0], ScanCall) or isinstance(out.grad_fn, ScanCall)
+
+
+@needs_numba
+def test_create_graph_differentiates_the_eager_loop() -> None:
+    eager, fast = _pair("LSTM")
+    x = np.random.default_rng(2).standard_normal((4, 3, 3))
+    for a, b in zip(_grads(eager, x, create_graph=True), _grads(fast, x, create_graph=True), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-11, atol=1e-12)
+
+
+def test_anomaly_mode_and_relu_run_eagerly_with_the_same_numbers() -> None:
+    x = np.random.default_rng(3).standard_normal((4, 2, 3))
+    eager, fast = _pair("RNN", nonlinearity="relu")  # relu's backward cannot be traced
+    for a, b in zip(_grads(eager, x), _grads(fast, x), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12)
+    eager, fast = _pair("GRU")
+    with mg.autograd.detect_anomaly():
+        out, _ = fast(mg.tensor(x, dtype=np.float64, requires_grad=True))
+    assert not isinstance(out.grad_fn, ScanCall)
+    reasons = [r for s in recurrent._SCANS.values() for r in s.reasons.values()]
+    assert not numba_available() or any("array" in r or "constant" in r for r in reasons), reasons
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["exp32", "tanh32", "sigmoid32"])
+def test_float32_math_is_within_two_ulp_of_the_true_value(name) -> None:
+    import numba
+
+    from minigrad.compile import fastmath
+
+    scalar = getattr(fastmath, name)
+
+    @numba.njit(error_model="numpy")
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = scalar(x[i])
+
+    x = np.concatenate([np.linspace(-90, 90, 400_001), np.logspace(-30, 1.5, 20_000),
+                        -np.logspace(-30, 1.5, 20_000), [0.0, -0.0]]).astype(np.float32)
+    got = np.empty_like(x)
+    apply(x, got)
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        true = {"exp32": np.exp(x64), "tanh32": np.tanh(x64), "sigmoid32": 1 / (1 + np.exp(-x64))}[name]
+    ok = (np.abs(true) > 1.2e-38) | (true == 0)
+    if name == "exp32":  # the clamped range (see its docstring)
+        ok &= (x >= -87.33) & (x <= 88.37)
+    ref = true[ok].astype(np.float32)
+    ulp = np.abs(got[ok].astype(np.float64) - ref) / np.spacing(np.abs(ref)).astype(np.float64)
+    assert ulp.max() <= 2, (name, float(ulp.max()), x[ok][ulp.argmax()])
