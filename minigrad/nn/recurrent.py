@@ -465,12 +465,14 @@ class _RNNBase(Module):
         return ", ".join(parts)
 
     def compile(self, mode: bool = True) -> _RNNBase:
-        """Run the cell's step through ``mg.compile`` (traced once per input signature,
-        replayed as one graph node per time step, elementwise chains fused where numba or
-        CuPy is present); ``compile(False)`` goes back to eager ops. Outputs and gradients
-        are the eager ones (float64 to 1e-12). The BPTT picture is unchanged: ``mg.viz``
-        draws each compiled step as its gate ops (``expand_compiled=False``: one
-        ``Compiled[...]`` node per step). Returns self."""
+        """Compile the loop over time: on the CPU with numba (``minigrad[jit]``) each layer
+        and direction runs as one ``Scan`` node whose forward and backward loops are
+        generated from the cell's traced step; elsewhere (GPU, no numba, a step the
+        generator cannot write, such as relu's) each step runs through ``mg.compile``
+        (one node per step). ``compile(False)`` goes back to eager ops. Outputs and
+        gradients are the eager ones (float64 to 1e-12). The BPTT picture is unchanged:
+        ``mg.viz`` draws compiled nodes as their eager ops (``expand_compiled=False``:
+        the ``Scan[...]``/``Compiled[...]`` nodes). Returns self."""
         self.compiled = bool(mode)
         return self
 
