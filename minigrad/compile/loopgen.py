@@ -284,10 +284,6 @@ def _copy(w: _Writer, dst: str, src_slot: int | None, shape: tuple[int, ...], de
         w.body.append(f"{inner}{here} = {value} if {mask} else {here}")
 
 
-def _signature(names: list[str]) -> str:
-    return ", ".join(names)
-
-
 def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
     """The forward function's text, and the slots it stores per step (``K`` arrays) in order.
 
@@ -329,7 +325,7 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
     params = ([f"X{j}" for j in range(nx)] + [f"C{j}" for j in range(nc)]
               + [f"W{j}" for j in range(nk)] + [f"K{n}" for n in range(len(stored))]
               + ["Y"] + [f"F{j}" for j in range(nc)] + ["M"])
-    head = [f"def fwd({_signature(params)}):", "    T = Y.shape[0]"]
+    head = [f"def fwd({', '.join(params)}):", "    T = Y.shape[0]"]
     tail = [f"    F{j}[...] = s{j}" for j in range(nc)]
     return _assemble(head, w, tail), stored
 
@@ -400,7 +396,7 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
               + [f"K{n}" for n in range(len(stored))] + ["GY"] + [f"GF{j}" for j in range(nc)]
               + ["M"] + [f"GX{j}" for j in range(nx)] + [f"GW{j}" for j in range(nk)]
               + [f"GC{j}" for j in range(nc)])
-    head = [f"def bwd({_signature(params)}):", "    T = GY.shape[0]"]
+    head = [f"def bwd({', '.join(params)}):", "    T = GY.shape[0]"]
     tail = [f"    GC{j}[...] = g{j}" for j in range(nc)]
     return _assemble(head, w, tail)
 

@@ -62,7 +62,7 @@ class ScanCall(Function):
         shapes = self.out_shapes
         dt = self.kernels.dtype
         gy_a = np.zeros(shapes[0], dt) if gy is None else np.ascontiguousarray(gy.data)
-        gf = [np.zeros(shapes[1 + j], dt) if g is None else np.ascontiguousarray(g.data).copy()
+        gf = [np.zeros(shapes[1 + j], dt) if g is None else np.ascontiguousarray(g.data)
               for j, g in enumerate(gfinals)]
         gx, gc, gw = self.kernels.backward(self.xs, self.consts, self.stored, gy_a, gf, self.mask)
         grads = [g.reshape(-1, *g.shape[2:]) for g in gx] + gc + gw
