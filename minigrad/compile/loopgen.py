@@ -35,7 +35,7 @@ from .trace import Plan, Step
 
 __all__ = ["Layout", "LoopKernels", "Unsupported"]
 
-SOURCE_VERSION = 1  # part of every generated file's text: bump to invalidate caches
+SOURCE_VERSION = 4  # part of every generated file's text: bump to invalidate caches
 # numba's disk cache of a generated file does not notice a change in the helpers it
 # inlines, so their text's digest is part of the generated text too
 _HELPERS = hashlib.sha1(b"".join(Path(__file__).with_name(f).read_bytes()
@@ -86,12 +86,24 @@ class _Writer:
         self.body: list[str] = []  # inside it
         self.itemsize = 4 if dt == "f" else 8
         self.one, self.zero = f"{self.math['np']}(1.0)", f"{self.math['np']}(0.0)"
+        self.consts: dict[int, str] = {}  # loop-invariant input slot -> its array's name
+        self.transposed: dict[int, str] = {}  # const slot -> its contiguous transpose
+        self.accumulate: dict[int, str] = {}  # product slot -> the gradient it adds into
+        self.hoisted: set[int] = set()  # products summed over t by one GEMM after the loop
+        self.after: list[str] = []  # after the time loop
+        self.placed: set[int] = set()  # Cat outputs whose parts are views into them
+        self.lazy: dict[int, Step] = {}  # cheap elementwise values computed where read
 
     # -- reading -----------------------------------------------------------------------
     def elem(self, slot: int, idx: list[str]) -> str:
         """The expression for ``slot[idx]`` (idx in the slot's own axes)."""
         if slot in self.scalar:
             return self.scalar[slot]
+        lazy = self.lazy.get(slot)
+        if lazy is not None:  # computed where it is read
+            shape = self.plan.shapes[slot]
+            args = [self.read(i, idx, shape) for i in lazy.ins]
+            return _ELEMENTWISE[type(lazy.fn).__name__].format(*args, **self.math)
         view = self.views.get(slot)
         if view is not None:
             base_idx = ["0"] * len(view.offsets)
@@ -139,22 +151,32 @@ class _Writer:
             return f"({name}.ctypes.data + {lead} * {name}.strides[0])"
         return f"{name}.ctypes.data"
 
-    def operand(self, slot: int) -> tuple[str, int, int]:
-        """A 2-D slot as a BLAS operand: (address, transpose flag, leading dimension)."""
+    def operand(self, slot: int, whole: bool = False) -> tuple[str, int, int]:
+        """A 2-D slot as a BLAS operand: (address, transpose flag, leading dimension).
+        A transposed constant is read from a contiguous transpose made once before the
+        loop: OpenBLAS multiplies small matrices faster without a transpose flag."""
         root, mapping = self.resolve(slot)
         rshape = self.plan.shapes[root]
         if len(rshape) != 2:
             raise Unsupported("a matrix product of a view of a non-2-D value")
         (k0, o0), (k1, o1) = mapping
+        if k0 == 1 and root in self.consts:
+            name = self.transposed.get(root)
+            if name is None:
+                name = self.transposed[root] = f"{self.consts[root]}T"
+                self.setup.append(f"{name} = np.ascontiguousarray({self.consts[root]}.T)")
+            offset = (o1 * rshape[0] + o0) * self.itemsize
+            ptr = f"{name}.ctypes.data"
+            return (f"{ptr} + {offset}" if offset else ptr), NO_TRANS, rshape[0]
         flag = NO_TRANS if k0 == 0 else TRANS
         offset = (o0 * rshape[1] + o1) * self.itemsize
-        ptr = self.pointer(root)
+        ptr = self.pointer(root, whole)
         return (f"{ptr} + {offset}" if offset else ptr), flag, rshape[1]
 
     # -- writing -----------------------------------------------------------------------
     def buffer(self, slot: int) -> None:
         """Give ``slot`` a scratch buffer allocated once, unless it has a place."""
-        if slot not in self.loc:
+        if slot not in self.loc and slot not in self.views:
             shape = self.plan.shapes[slot]
             self.setup.append(f"b{slot} = np.empty({shape!r}, {self.math['np']})")
             self.loc[slot] = (f"b{slot}", "")
@@ -190,9 +212,30 @@ def _groups(tape: list[Step], shapes: dict[int, tuple]) -> list[list[Step]]:
     return runs
 
 
+_CHEAP = ("Add", "Sub", "Mul", "Neg")
+
+
+def _final_readers(tape: list[Step]) -> dict[int, list[Step]]:
+    """Per slot, the steps that read it, directly or through views (Split, Transpose)."""
+    readers: dict[int, list[Step]] = {}
+    base: dict[int, int] = {}
+    for step in tape:
+        if type(step.fn).__name__ in ("Split", "Transpose"):
+            for o in step.outs:
+                base[o] = base.get(step.ins[0], step.ins[0])
+            continue
+        for i in step.ins:
+            readers.setdefault(i, []).append(step)
+            if i in base:
+                readers.setdefault(base[i], []).append(step)
+    return readers
+
+
 def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> None:
     """Write ``tape`` into ``w.body``: views, fused loop nests and the other primitives.
-    ``needed``: slots that must reach memory whatever the tape does with them."""
+    ``needed``: slots that must reach memory whatever the tape does with them. A run of
+    cheap ops (add, multiply) read only by later loop nests, as ``x_t + h @ W`` is read
+    by the gates, gets no loop of its own: its readers compute it where they read it."""
     plan = w.plan
     runs = _groups(tape, plan.shapes)
     reader_run: dict[int, set[int]] = {}
@@ -200,6 +243,13 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
         for step in run:
             for i in step.ins:
                 reader_run.setdefault(i, set()).add(k)
+    final = _final_readers(tape)
+
+    def lazy(slot: int) -> bool:
+        got = final.get(slot)
+        return (slot not in needed and slot not in w.loc and slot not in w.views and bool(got)
+                and all(_is_elementwise(r) for r in got))
+
     pad = "    " * depth
     for k, run in enumerate(runs):
         step = run[0]
@@ -208,6 +258,9 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
             shape = plan.shapes[step.outs[0]]
             if not shape:
                 raise Unsupported("an elementwise op on a 0-d value")
+            if all(type(s.fn).__name__ in _CHEAP and lazy(s.outs[0]) for s in run):
+                w.lazy.update((s.outs[0], s) for s in run)
+                continue
             made = {s.outs[0] for s in run}
             keep = [o for o in made if o in needed or reader_run.get(o, set()) - {k}]
             for o in keep:
@@ -238,13 +291,22 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
             if len(plan.shapes[a]) != 2 or len(plan.shapes[b]) != 2:
                 raise Unsupported("a MatMul that is not 2-D by 2-D")
             out = step.outs[0]
-            w.buffer(out)
             (m, k), n = plan.shapes[a], plan.shapes[b][1]
-            pa, ta, lda = w.operand(a)
-            pb, tb, ldb = w.operand(b)
-            pc, _, ldc = w.operand(out)
-            w.body.append(f"{pad}_gemm({ROW_MAJOR}, {ta}, {tb}, {m}, {n}, {k}, {w.one}, {pa}, {lda}, "
-                          f"{pb}, {ldb}, {w.zero}, {pc}, {ldc})")
+            whole = out in w.hoisted  # sum_t A_t^T B_t == A^T B over all T steps' rows
+            pa, ta, lda = w.operand(a, whole)
+            pb, tb, ldb = w.operand(b, whole)
+            beta = w.zero
+            if out in w.accumulate:
+                pc, ldc, beta = f"{w.accumulate[out]}.ctypes.data", n, w.one
+            else:
+                w.buffer(out)
+                pc, _, ldc = w.operand(out)
+            line = (f"_gemm({ROW_MAJOR}, {ta}, {tb}, {m}, {n}, {'T * ' if whole else ''}{k}, {w.one}, "
+                    f"{pa}, {lda}, {pb}, {ldb}, {beta}, {pc}, {ldc})")
+            if whole:
+                w.after.append("    " + line)
+            else:
+                w.body.append(pad + line)
         elif name == "SumTo":
             src, out = step.ins[0], step.outs[0]
             w.buffer(out)
@@ -257,6 +319,8 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
         elif name == "Cat":
             out = step.outs[0]
             w.buffer(out)
+            if out in w.placed:  # its parts were written in place
+                continue
             shape = plan.shapes[out]
             axis = step.fn.axis % len(shape)
             start = 0
@@ -268,6 +332,37 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
                 start += pshape[axis]
         else:
             raise Unsupported(f"the primitive {name}")
+
+
+def _place_cats(w: _Writer, tape: list[Step], needed: set[int]) -> None:
+    """Where a ``Cat`` is the only reader of parts the tape computes (elementwise or
+    matrix products), make each part a view into the ``Cat``'s buffer: the parts are
+    written in place and the ``Cat`` copies nothing."""
+    plan = w.plan
+    producer = {o: s for s in tape for o in s.outs}
+    readers: dict[int, int] = {}
+    for s in tape:
+        for i in s.ins:
+            readers[i] = readers.get(i, 0) + 1
+    for step in tape:
+        if type(step.fn).__name__ != "Cat" or len(set(step.ins)) != len(step.ins):
+            continue
+        parts = step.ins
+        if not all(p in producer and readers[p] == 1 and p not in needed and p not in w.loc
+                   and p not in w.views and p not in w.scalar
+                   and (_is_elementwise(producer[p]) or type(producer[p].fn).__name__ == "MatMul")
+                   for p in parts):
+            continue
+        out = step.outs[0]
+        w.buffer(out)
+        rank = len(plan.shapes[out])
+        axis = step.fn.axis % rank
+        start = 0
+        for p in parts:
+            w.views[p] = _View(out, tuple(range(rank)),
+                               tuple(start if a == axis else 0 for a in range(rank)))
+            start += plan.shapes[p][axis]
+        w.placed.add(out)
 
 
 def _copy(w: _Writer, dst: str, src_slot: int | None, shape: tuple[int, ...], depth: int,
@@ -299,6 +394,7 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
         w.setup.append(f"s{j} = C{j}.copy()")
     for j in range(nk):
         w.loc[nx + nc + j] = (f"W{j}", "")
+        w.consts[nx + nc + j] = f"W{j}"
     for slot, value in plan.constants.items():
         w.constant(slot, value)
     views = _views_of(plan, plan.forward)
@@ -313,6 +409,7 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
     for n, s in enumerate(stored):
         if s < nx + nc:  # a carry the backward reads: its value at the step's start
             _copy(w, f"K{n}[t]", s, plan.shapes[s], 2)
+    _place_cats(w, plan.forward, set(stored) | set(plan.out_slots))
     _write_tape(w, plan.forward, set(stored) | set(plan.out_slots), 2)
     carry_bufs = {nx + j for j in range(nc)}
     for out in plan.out_slots:
@@ -357,9 +454,11 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
         w.loc[j] = (f"X{j}", "t")
     for j in range(nk):
         w.loc[nx + nc + j] = (f"W{j}", "")
+        w.consts[nx + nc + j] = f"W{j}"
     for n, s in enumerate(stored):
         w.loc[s] = (f"K{n}", "t")
     w.views.update(_views_of(plan, plan.forward))
+    direct_x, direct_w = _place_gradients(w, lay)
     for j in range(nc):
         w.loc[plan.n_inputs + j] = (f"sd{j}", "")
         shape = plan.shapes[nx + j]
@@ -379,12 +478,13 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
         value = f"g{j}[{at}] if {mask} else 0" if mask else f"g{j}[{at}]"
         w.body.append(f"{inner}sd{j}[{at}] = {value}")
     grads = plan.grad_slots
+    _place_cats(w, plan.backward, {g for g in grads if g is not None})
     _write_tape(w, plan.backward, {g for g in grads if g is not None}, 2)
     for j in range(nx):
-        if grads[j] is not None:
+        if grads[j] is not None and j not in direct_x:
             _copy(w, f"GX{j}[t]", grads[j], plan.shapes[j], 2)
     for j in range(nk):
-        if grads[nx + nc + j] is not None:
+        if grads[nx + nc + j] is not None and j not in direct_w:
             _copy(w, f"GW{j}", grads[nx + nc + j], plan.shapes[nx + nc + j], 2, op="+=")
     for j in range(nc):  # rows the step left alone pass their gradient through
         idx, inner = w.loops(plan.shapes[nx + j], 2)
@@ -397,8 +497,67 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
               + ["M"] + [f"GX{j}" for j in range(nx)] + [f"GW{j}" for j in range(nk)]
               + [f"GC{j}" for j in range(nc)])
     head = [f"def bwd({', '.join(params)}):", "    T = GY.shape[0]"]
-    tail = [f"    GC{j}[...] = g{j}" for j in range(nc)]
+    tail = w.after + [f"    GC{j}[...] = g{j}" for j in range(nc)]
     return _assemble(head, w, tail)
+
+
+def _place_gradients(w: _Writer, lay: Layout) -> tuple[set[int], set[int]]:
+    """Give gradients their final homes before the backward tape is written, so no step
+    copies them: a per-step input's gradient is written straight into ``GX[t]``; a
+    constant's gradient that is a matrix product is added into ``GW`` by the product
+    itself (GEMM with beta 1), and when both factors hold one row per batch row, as
+    ``h_t^T @ dgates_t`` does, the T products become one GEMM over all ``T * B`` rows
+    after the loop (the per-step factors are kept in ``(T, ...)`` arrays for it).
+    Returns the per-step inputs and the constants so placed."""
+    plan = w.plan
+    nx, nc = lay.n_x, lay.n_carry
+    grads = plan.grad_slots
+    producer = {o: s for s in plan.backward for o in s.outs}
+    readers: dict[int, int] = {}
+    for s in plan.backward:
+        for i in s.ins:
+            readers[i] = readers.get(i, 0) + 1
+    uses: dict[int, int] = {}
+    for g in grads:
+        if g is not None:
+            uses[g] = uses.get(g, 0) + 1
+    w.views.update(_views_of(plan, plan.backward))
+
+    def writable(slot: int) -> bool:  # a buffer the backward tape writes whole, no home yet
+        s = producer.get(slot)
+        return (s is not None and slot not in w.loc and slot not in w.views
+                and slot not in w.scalar and type(s.fn).__name__ not in ("Split", "Transpose"))
+
+    direct_x = set()
+    for j in range(nx):
+        g = grads[j]
+        if g is not None and uses[g] == 1 and writable(g):
+            w.loc[g] = (f"GX{j}", "t")
+            direct_x.add(j)
+    direct_w = set()
+    for j in range(lay.n_const):
+        g = grads[nx + nc + j]
+        s = producer.get(g)
+        if (g is None or uses[g] != 1 or readers.get(g) or s is None
+                or type(s.fn).__name__ != "MatMul" or not writable(g)):
+            continue
+        w.accumulate[g] = f"GW{j}"
+        direct_w.add(j)
+        factors = [w.resolve(i) for i in s.ins]
+        # A (m, k) read transposed and B (k, n) read as is, both without a row offset:
+        # the k rows are batch rows, and stacking the T steps' rows is one product
+        k = plan.shapes[s.ins[1]][0]
+        if not all(len(plan.shapes[root]) == 2 and mapping[0] == (want, 0)
+                   and plan.shapes[root][0] == k for (root, mapping), want in zip(factors, (1, 0))):
+            continue
+        homes = [root for root, _ in factors]
+        if all((w.loc.get(r, ("", ""))[1] == "t") or writable(r) for r in homes):
+            for r in homes:
+                if r not in w.loc:
+                    w.setup.append(f"h{r} = np.empty((T, *{plan.shapes[r]!r}), {w.math['np']})")
+                    w.loc[r] = (f"h{r}", "t")
+            w.hoisted.add(g)
+    return direct_x, direct_w
 
 
 
@@ -416,7 +575,8 @@ _PRELUDE = (
     "    types.{ctype}, types.intp, types.int64, types.intp, types.int64, types.{ctype},\n"
     "    types.intp, types.int64))\n\n\n"
 )
-_JIT = '@numba.njit(cache=True, error_model="numpy")\n'
+# contract: a * b + c may be one fused multiply-add (rounded once, not twice)
+_JIT = '@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})\n'
 
 
 class LoopKernels:
@@ -477,7 +637,9 @@ class LoopKernels:
                  ) -> tuple[list, list, list]:
         """Gradients of xs, of the initial carries and of the constants."""
         dt = self.dtype
-        gx = [np.zeros_like(x) for x in xs]
+        grads = self.plan.grad_slots
+        gx = [np.zeros_like(x) if grads[j] is None else np.empty_like(x)  # written every step
+              for j, x in enumerate(xs)]
         gw = [np.zeros(c.shape, dt) for c in consts]
         gc = [np.empty_like(g) for g in gfinals]
         m = self._dummy_mask if mask is None else mask
