@@ -33,9 +33,9 @@ from . import fuse
 from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_symbols
 from .trace import Plan, Step
 
-__all__ = ["Layout", "LoopKernels", "Unsupported"]
+__all__ = ["Layout", "LoopKernels", "Rows", "Unsupported", "concrete"]
 
-SOURCE_VERSION = 4  # part of every generated file's text: bump to invalidate caches
+SOURCE_VERSION = 5  # part of every generated file's text: bump to invalidate caches
 # numba's disk cache of a generated file does not notice a change in the helpers it
 # inlines, so their text's digest is part of the generated text too
 _HELPERS = hashlib.sha1(b"".join(Path(__file__).with_name(f).read_bytes()
@@ -54,6 +54,32 @@ class Unsupported(Exception):
     """The plan holds something the loop generator cannot write (the caller falls back)."""
 
 
+class Rows(int):
+    """A dimension that is the batch's row count, left to run time: its value is the
+    traced one, its text in generated code the name ``NB`` (read from the arrays), so
+    one kernel serves every batch size. Arithmetic on it gives plain ints: the writer
+    refuses (``Unsupported``) where it would have to compute with one."""
+
+    def __repr__(self) -> str:
+        return "NB"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return "NB"
+
+
+def _fixed(*dims: int) -> None:
+    """Refuse arithmetic on a run-time row count (see ``Rows``)."""
+    if any(isinstance(d, Rows) for d in dims):
+        raise Unsupported("an offset along the batch rows")
+
+
+def concrete(shape: tuple, rows: int) -> tuple[int, ...]:
+    """``shape`` with its ``Rows`` dimensions set to ``rows``."""
+    return tuple(rows if isinstance(d, Rows) else d for d in shape)
+
+
 @dataclass(frozen=True)
 class Layout:
     """How a step's flat inputs split: ``n_x`` per-step inputs, ``n_carry`` carried
@@ -63,6 +89,7 @@ class Layout:
     n_const: int
     reverse: bool
     masked: bool
+    rows: bool = False  # the plan's shapes hold ``Rows``: the batch size is read at run time
 
 
 @dataclass
@@ -160,6 +187,8 @@ class _Writer:
         if len(rshape) != 2:
             raise Unsupported("a matrix product of a view of a non-2-D value")
         (k0, o0), (k1, o1) = mapping
+        if o0:
+            _fixed(rshape[1])
         if k0 == 1 and root in self.consts:
             name = self.transposed.get(root)
             if name is None:
@@ -326,6 +355,7 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
             start = 0
             for part in step.ins:
                 pshape = plan.shapes[part]
+                _fixed(pshape[axis])
                 idx, inner = w.loops(pshape, depth)
                 dst = [f"{i} + {start}" if d == axis and start else i for d, i in enumerate(idx)]
                 w.body.append(f"{inner}{w.elem(out, dst)} = {w.elem(part, idx)}")
@@ -358,6 +388,8 @@ def _place_cats(w: _Writer, tape: list[Step], needed: set[int]) -> None:
         rank = len(plan.shapes[out])
         axis = step.fn.axis % rank
         start = 0
+        if any(isinstance(plan.shapes[p][axis], Rows) for p in parts):
+            continue
         for p in parts:
             w.views[p] = _View(out, tuple(range(rank)),
                                tuple(start if a == axis else 0 for a in range(rank)))
@@ -423,6 +455,8 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
               + [f"W{j}" for j in range(nk)] + [f"K{n}" for n in range(len(stored))]
               + ["Y"] + [f"F{j}" for j in range(nc)] + ["M"])
     head = [f"def fwd({', '.join(params)}):", "    T = Y.shape[0]"]
+    if lay.rows:
+        head.append("    NB = C0.shape[0]")
     tail = [f"    F{j}[...] = s{j}" for j in range(nc)]
     return _assemble(head, w, tail), stored
 
@@ -497,6 +531,8 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
               + ["M"] + [f"GX{j}" for j in range(nx)] + [f"GW{j}" for j in range(nk)]
               + [f"GC{j}" for j in range(nc)])
     head = [f"def bwd({', '.join(params)}):", "    T = GY.shape[0]"]
+    if lay.rows:
+        head.append("    NB = GF0.shape[0]")
     tail = w.after + [f"    GC{j}[...] = g{j}" for j in range(nc)]
     return _assemble(head, w, tail)
 
@@ -626,9 +662,10 @@ class LoopKernels:
         plan, lay, dt = self.plan, self.layout, self.dtype
         steps = xs[0].shape[0]
         nx = lay.n_x
-        stored = [np.empty((steps, *plan.shapes[s]), dt) for s in self.stored]
-        ys = np.empty((steps, *plan.shapes[nx]), dt)
-        finals = [np.empty(plan.shapes[nx + j], dt) for j in range(lay.n_carry)]
+        rows = init[0].shape[0] if lay.rows else 0
+        stored = [np.empty((steps, *concrete(plan.shapes[s], rows)), dt) for s in self.stored]
+        ys = np.empty((steps, *concrete(plan.shapes[nx], rows)), dt)
+        finals = [np.empty(concrete(plan.shapes[nx + j], rows), dt) for j in range(lay.n_carry)]
         m = self._dummy_mask if mask is None else mask
         self._timed(self._fwd, *xs, *init, *consts, *stored, ys, *finals, m)
         return ys, finals, stored

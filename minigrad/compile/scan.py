@@ -12,6 +12,7 @@ as before; ``create_graph=True`` differentiates the eager loop instead.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,8 +21,8 @@ import numpy as np
 from ..autograd.context import enable_grad, scope_path, state
 from ..autograd.function import Function, _wrap
 from ..tensor import Tensor
-from .loopgen import Layout, LoopKernels, Unsupported
-from .trace import Uncompilable, trace
+from .loopgen import Layout, LoopKernels, Rows, Unsupported
+from .trace import Plan, Uncompilable, trace
 
 __all__ = ["Scan", "ScanCall"]
 
@@ -118,11 +119,24 @@ class Scan:
         if any(t.data.shape[0] % steps for t in xs):
             return None
         x_shapes = [(t.data.shape[0] // steps, *t.data.shape[1:]) for t in xs]
-        key = (tuple(x_shapes), tuple((t.data.shape, t.data.dtype.str) for t in tensors),
-               len(xs), len(init), reverse, mask is not None)
-        kernels = self.kernels.get(key, False)
-        if kernels is False:
-            kernels = self._build(key, xs, init, consts, x_shapes, reverse, mask is not None)
+        masked = mask is not None
+        kernels: Any = None
+        rows = init[0].data.shape[0] if init and init[0].data.ndim else 0
+        if rows and all(s[0] == rows for s in x_shapes) and all(
+                t.data.ndim and t.data.shape[0] == rows for t in init):
+            # one kernel for every batch size, where the step allows it
+            shapes = [s[1:] for s in x_shapes] + [t.data.shape[1:] for t in init]
+            key = ("rows", tuple(shapes), tuple(t.data.shape for t in consts),
+                   tuple(t.data.dtype.str for t in tensors), len(xs), len(init), reverse, masked)
+            kernels = self.kernels.get(key, False)
+            if kernels is False:
+                kernels = self._build(key, xs, init, consts, x_shapes, reverse, masked, rows)
+        if kernels is None or kernels is False or kernels == "fixed":
+            key = (tuple(x_shapes), tuple((t.data.shape, t.data.dtype.str) for t in tensors),
+                   len(xs), len(init), reverse, masked)
+            kernels = self.kernels.get(key, False)
+            if kernels is False:
+                kernels = self._build(key, xs, init, consts, x_shapes, reverse, masked)
         if kernels is None:
             return None
         layout = kernels.layout
@@ -130,11 +144,44 @@ class Scan:
                               mask=mask, eager=eager)
 
     def _build(self, key: Any, xs: Sequence[Tensor], init: Sequence[Tensor],
-               consts: Sequence[Tensor], x_shapes: list, reverse: bool, masked: bool
-               ) -> LoopKernels | None:
+               consts: Sequence[Tensor], x_shapes: list, reverse: bool, masked: bool,
+               rows: int = 0) -> LoopKernels | str | None:
+        """Trace the step and generate its loops. With ``rows``, trace it at two batch
+        sizes and keep the batch size symbolic (``Rows``) when the two plans differ in
+        nothing else; returns "fixed" where they do (the caller keys on exact shapes)."""
         nx, nc = len(xs), len(init)
-        holders = [Tensor._from_array(np.array(t.data[:shape[0]])) for shape, t in zip(x_shapes, xs)]
-        holders += [Tensor._from_array(np.array(t.data)) for t in (*init, *consts)]
+        kernels: LoopKernels | str | None = None
+        try:
+            if rows:
+                first = max(rows, 2)  # a row count of 1 would read as broadcasting
+                plan = _rows_plan(self._trace(xs, init, consts, x_shapes, first),
+                                  self._trace(xs, init, consts, x_shapes, first + 1), first)
+            else:
+                plan = self._trace(xs, init, consts, x_shapes)
+            if plan is None:
+                kernels = "fixed"
+            else:
+                if plan.n_outputs != nc:
+                    raise Unsupported(f"the step returns {plan.n_outputs} values for {nc} carries")
+                layout = Layout(nx, nc, len(consts), reverse, masked, rows=bool(rows))
+                kernels = LoopKernels(plan, layout)
+        except (Uncompilable, Unsupported) as exc:
+            self.reasons[key] = str(exc)
+        self.kernels[key] = kernels
+        return kernels
+
+    def _trace(self, xs: Sequence[Tensor], init: Sequence[Tensor], consts: Sequence[Tensor],
+               x_shapes: list, rows: int = 0) -> Plan:
+        """The step's plan, on copies of the first step's values (``rows`` of them: the
+        rows repeated or cut to that many, when given)."""
+        nx, nc = len(xs), len(init)
+
+        def resized(a: np.ndarray) -> np.ndarray:
+            return np.array(a) if not rows else np.resize(a, (rows, *a.shape[1:]))
+
+        holders = [Tensor._from_array(resized(t.data[:shape[0]])) for shape, t in zip(x_shapes, xs)]
+        holders += [Tensor._from_array(resized(t.data)) for t in init]
+        holders += [Tensor._from_array(np.array(t.data)) for t in consts]
         for h in holders:
             h.requires_grad = True
         step = self.step
@@ -142,13 +189,39 @@ class Scan:
         def flat_step(*flat: Tensor) -> tuple[Tensor, ...]:
             return tuple(step(tuple(flat[:nx]), tuple(flat[nx:nx + nc]), *flat[nx + nc:]))
 
-        kernels: LoopKernels | None = None
-        try:
-            plan, _ = trace(flat_step, holders, list, True)
-            if plan.n_outputs != nc:
-                raise Unsupported(f"the step returns {plan.n_outputs} values for {nc} carries")
-            kernels = LoopKernels(plan, Layout(nx, nc, len(holders) - nx - nc, reverse, masked))
-        except (Uncompilable, Unsupported) as exc:
-            self.reasons[key] = str(exc)
-        self.kernels[key] = kernels
-        return kernels
+        return trace(flat_step, holders, list, True)[0]
+
+
+def _rows_plan(a: Plan, b: Plan, rows: int) -> Plan | None:
+    """``a`` (traced at ``rows`` batch rows) with every dimension that is ``rows`` there
+    and ``rows + 1`` in ``b`` made ``Rows``; None where the plans differ otherwise."""
+    tape_a, tape_b = a.forward + a.backward, b.forward + b.backward
+    if (len(a.forward), len(a.backward)) != (len(b.forward), len(b.backward)):
+        return None
+    for sa, sb in zip(tape_a, tape_b):
+        if (type(sa.fn) is not type(sb.fn) or sa.ins != sb.ins or sa.outs != sb.outs
+                or sa.multi != sb.multi):
+            return None
+        if any(getattr(sa.fn, k, None) != getattr(sb.fn, k, None) for k in ("axis", "axes", "sizes")):
+            return None
+    if (a.out_slots, a.grad_slots, a.keep, a.n_inputs, a.n_outputs) != (
+            b.out_slots, b.grad_slots, b.keep, b.n_inputs, b.n_outputs):
+        return None
+    if a.constants.keys() != b.constants.keys() or not all(
+            np.array_equal(a.constants[k], b.constants[k]) for k in a.constants):
+        return None
+    shapes = {}
+    for slot, sa in a.shapes.items():
+        sb = b.shapes.get(slot)
+        if sb is None or len(sa) != len(sb):
+            return None
+        dims = []
+        for da, db in zip(sa, sb):
+            if da == db:
+                dims.append(da)
+            elif (da, db) == (rows, rows + 1):
+                dims.append(Rows(rows))
+            else:
+                return None
+        shapes[slot] = tuple(dims)
+    return dataclasses.replace(a, shapes=shapes)

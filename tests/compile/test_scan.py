@@ -107,3 +107,43 @@ def test_float32_math_is_within_two_ulp_of_the_true_value(name) -> None:
     ref = true[ok].astype(np.float32)
     ulp = np.abs(got[ok].astype(np.float64) - ref) / np.spacing(np.abs(ref)).astype(np.float64)
     assert ulp.max() <= 2, (name, float(ulp.max()), x[ok][ulp.argmax()])
+
+
+def _scan_kernels(fast) -> list:
+    return [k for s in recurrent._SCANS.values() for k in s.kernels.values()
+            if k not in (None, "fixed")]
+
+
+@needs_numba
+def test_one_kernel_serves_every_batch_size_with_the_eager_numbers() -> None:
+    eager, fast = _pair("LSTM", bidirectional=True)
+    before = {id(k) for k in _scan_kernels(fast)}
+    made = set()
+    rng = np.random.default_rng(2)
+    for batch in (4, 1, 7, 4):
+        x = rng.standard_normal((6, batch, 3))
+        lengths = None if batch == 1 else [6] + [1 + b % 6 for b in range(batch - 1)]
+        for a, b in zip(_grads(eager, x, lengths), _grads(fast, x, lengths), strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+        made |= {id(k) for k in _scan_kernels(fast)} - before
+    # forward and reverse direction, with and without a mask: four at most, whatever the batch
+    assert 1 <= len(made) <= 4
+    rows = [k for k in _scan_kernels(fast) if id(k) in made]
+    assert all(k.layout.rows and "NB = " in k.source for k in rows)
+
+
+@needs_numba
+def test_the_generated_backward_writes_gradients_in_place_and_sums_weights_once() -> None:
+    _, fast = _pair("LSTM")
+    x = mg.tensor(np.ones((5, 2, 3)), dtype=np.float64)
+    out, _ = fast(x)
+    out.sum().backward()
+    node = out.grad_fn
+    assert isinstance(node, ScanCall)
+    bwd = node.kernels.source.split("def bwd")[1]
+    # dgates straight into GX[t]; W_hh's gradient one GEMM over all T*B rows after the loop
+    assert "GX0[t, i0, i1" in bwd and "GW0[i0, i1] +=" not in bwd
+    after_loop = [line for line in bwd.splitlines() if line.startswith("    _gemm(")]
+    assert len(after_loop) == 1 and "T * NB" in after_loop[0]
+    # the recurrent product reads W_hh untransposed (NN), from one copy made before the loop
+    assert "W0T = np.ascontiguousarray(W0.T)" in bwd
