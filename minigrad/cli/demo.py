@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
+from minigrad.compile.fuse import numba_available
 from minigrad.nn import functional as F
 
 from .char_lstm import (
@@ -132,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden", type=int, help="LSTM hidden size")
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the LSTM's loop over time as generated code (layer.compile(); "
+                        "default: on where numba, the jit extra, is installed)")
     return p
 
 
@@ -171,11 +175,14 @@ def demo_command(argv: list[str] | None = None) -> int:
     split = int(len(ids) * 0.95)
     train_ids, val_ids = ids[:split], ids[split:]
     model = CharLSTM(len(vocab), cfg.embed, cfg.hidden).to(device)
+    compiled = numba_available() if args.compile is None else args.compile
+    model.lstm.compile(compiled)
     n_params = sum(p.data.size for p in model.parameters())
     print(f"text: {len(text):,} characters ({len(vocab)} distinct), "
           f"{len(train_ids):,} for training, {len(val_ids):,} held out")
     print(f"model: {model.__class__.__name__}(embed={cfg.embed}, hidden={cfg.hidden}), "
-          f"{n_params:,} parameters, float32 on {device}")
+          f"{n_params:,} parameters, float32 on {device}"
+          + (", its LSTM compiled (--no-compile: eager ops)" if compiled else ""))
     print(f"training: up to {cfg.steps} steps of {cfg.batch}x{cfg.seq_len} characters "
           f"(truncated BPTT), Adam lr {cfg.lr}, clip {cfg.clip}, "
           f"at most {cfg.max_seconds:.0f} s; Ctrl-C stops early", flush=True)
