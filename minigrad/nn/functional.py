@@ -21,8 +21,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input has {x.shape[-1] if x.ndim else 'no'} features (shape {x.shape}) "
             f"but the weight expects {weight.shape[-1]} (weight shape {weight.shape})"
         )
-    out = ops.matmul(x, ops.permute(weight, 1, 0))
-    return out if bias is None else out + bias
+    return ops.linear(x, weight, bias)
 
 
 def relu(x: Tensor) -> Tensor:

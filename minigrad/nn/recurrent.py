@@ -124,9 +124,7 @@ class _CellBase(Module):
     @classmethod
     def project(cls, x: Tensor, w_ih: Tensor, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
         """The input projection ``x W_ih^T`` plus the folded bias: x ``(N, I)`` -> ``(N, G*H)``."""
-        gi = x @ w_ih.T
-        bias = cls.fold_bias(b_ih, b_hh)
-        return gi if bias is None else gi + bias
+        return ops.linear(x, w_ih, cls.fold_bias(b_ih, b_hh))
 
     @classmethod
     def step_args(cls, module: Module, param: Params) -> dict[str, Any]:

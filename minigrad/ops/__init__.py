@@ -6,7 +6,7 @@ reduction    Sum Max
 broadcast    BroadcastTo SumTo
 shape        Reshape Transpose Cat Stack Split
 indexing     GetItem IndexAdd
-linalg       MatMul
+linalg       MatMul Linear
 device       ToDevice
 
 Everything else here (mean, min, var, softmax, log_softmax, squeeze, chunk, ...) is
@@ -44,7 +44,7 @@ from .elementwise import (
     where,
 )
 from .indexing import getitem, unwrap_index
-from .linalg import matmul
+from .linalg import linear, matmul
 from .reduction import argmax, argmin, max, mean, min, sum, var
 from .shape import (
     cat,
@@ -82,6 +82,7 @@ __all__ = [
     "getitem",
     "gt",
     "le",
+    "linear",
     "log",
     "log_softmax",
     "logsumexp",

@@ -68,6 +68,62 @@ def _aT_g(a, g):
     return a.swapaxes(-1, -2) @ g
 
 
+class Linear(Function):
+    """``x @ w^T + b`` for x ``(..., in)``, w ``(out, in)``, b ``(out,)`` (optional): one
+    2-D product over the folded leading axes, the bias added into its result in place
+    (no second ``(..., out)`` array). d/dx = g @ w; d/dw = g^T @ x, made in w's own
+    layout (no transposed copy on its way to ``w.grad``); d/db = g summed over rows."""
+    save_inputs = True
+
+    def forward(self, x, w, b=None):
+        out = x.reshape(prod(x.shape[:-1]), x.shape[-1]) @ w.T
+        if b is not None:
+            out += b
+        return out.reshape(*x.shape[:-1], w.shape[0])
+
+    def backward(self, g):
+        x, w = self.inputs[:2]
+        need = self.needs_input_grad
+        grads = (grad_formula(_linear_gx, g, w) if need[0] else None,
+                 grad_formula(_linear_gw, g, x) if need[1] else None)
+        if len(self.inputs) == 3:
+            grads += (grad_formula(_linear_gb, g) if need[2] else None,)
+        return grads
+
+
+def _linear_gx(g, w):
+    m = prod(g.shape[:-1])
+    return (g.reshape(m, g.shape[-1]) @ w).reshape(*g.shape[:-1], w.shape[-1])
+
+
+def _linear_gw(g, x):
+    m = prod(g.shape[:-1])
+    return g.reshape(m, g.shape[-1]).swapaxes(-1, -2) @ x.reshape(m, x.shape[-1])
+
+
+def _linear_gb(g):
+    return g.reshape(prod(g.shape[:-1]), g.shape[-1]).sum(axis=0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight^T + bias`` as one op: x ``(..., in)``, weight ``(out, in)``, bias
+    ``(out,)`` or None -> ``(..., out)``. Another bias shape, or operands whose dtypes
+    differ, take the composed ``matmul(x, weight.T) + bias`` (its checks and errors)."""
+    from .elementwise import add
+    from .shape import permute
+
+    plain = (isinstance(x, Tensor) and isinstance(weight, Tensor) and x.ndim >= 1
+             and weight.ndim == 2 and x.shape[-1] == weight.shape[1]
+             and x.data.dtype == weight.data.dtype and x.data.dtype.kind == "f"
+             and type(x.data) is type(weight.data))
+    if bias is None:
+        return Linear.apply(x, weight) if plain else matmul(x, permute(weight, 1, 0))
+    if (plain and isinstance(bias, Tensor) and bias.shape == (weight.shape[0],)
+            and bias.data.dtype == x.data.dtype and type(bias.data) is type(x.data)):
+        return Linear.apply(x, weight, bias)
+    return add(matmul(x, permute(weight, 1, 0)), bias)
+
+
 def matmul(a: Any, b: Any) -> Tensor:
     """``a @ b``: 1-D operands are vectors, leading axes broadcast as batches."""
     a, b = pair(a, b)

@@ -259,16 +259,18 @@ def test_reverse_step_scope_holds_the_step_that_reads_that_input() -> None:
 
 
 @pytest.mark.parametrize("cls, gates", [(nn.LSTM, 4), (nn.GRU, 3), (nn.RNN, 1)])
-def test_one_input_matmul_per_sequence_and_one_hidden_matmul_per_step(cls, gates) -> None:
+def test_one_input_projection_per_sequence_and_one_hidden_matmul_per_step(cls, gates) -> None:
     steps = 7
     layer = cls(3, 5)
     out, _ = layer(mg.randn(steps, 2, 3, requires_grad=True))
-    matmuls = [fn for fn in graph_functions(out) if fn.name == "MatMul"]
-    assert len(matmuls) == steps + 1
-    widths = sorted(fn.out_shape[-1] for fn in matmuls)
-    assert widths == [gates * 5] * (steps + 1)
-    transposes = [fn for fn in graph_functions(out) if fn.name == "Transpose"]
-    assert len(transposes) == 2  # W_ih^T and W_hh^T, once per call
+    fns = list(graph_functions(out))
+    matmuls = [fn for fn in fns if fn.name == "MatMul"]
+    assert len(matmuls) == steps and {fn.out_shape for fn in matmuls} == {(2, gates * 5)}
+    # the whole sequence's x W_ih^T + b: one op on (T*B, I)
+    projections = [fn for fn in fns if fn.name == "Linear"]
+    assert [fn.out_shape for fn in projections] == [(steps * 2, gates * 5)]
+    transposes = [fn for fn in fns if fn.name == "Transpose"]
+    assert len(transposes) == 1  # W_hh^T, once per call
 
 
 # ---------------------------------------------------------------- shapes and modes
