@@ -3,6 +3,7 @@
 import numpy as _np
 
 from . import (  # noqa: E402
+    _malloc,  # noqa: F401  (tunes malloc once: freed step-sized blocks are reused)
     autograd,
     cuda,
     distributed,  # data parallel; imports mpi4py only in distributed.init()
