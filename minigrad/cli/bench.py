@@ -238,6 +238,63 @@ def peak_memory_mib(framework: str, cell: str, config: tuple[int, ...],
     return values["first_kib"] / 1024, values["second_kib"] / 1024
 
 
+class _Worker:
+    """One framework's training step in a process of its own (``--processes``), pinned
+    and threaded like this one; ``step()`` runs one step there and returns its seconds.
+
+    Sharing a process, the frameworks share an allocator and caches: each step starts
+    in the memory state the other frameworks' steps left, which at the large sizes
+    slowed minigrad's steps by a fifth. Separate processes, still run in turn (one
+    step each per round), keep the comparison interleaved without that coupling."""
+
+    def __init__(self, framework: str, cell: str, config: tuple[int, ...], threads: int,
+                 core: int | None, device: str) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_package_root(), env.get("PYTHONPATH")]))
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from minigrad.cli.bench import _worker_main; _worker_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self._send({"framework": framework, "cell": cell, "config": list(config),
+                    "threads": threads, "core": core, "device": device})
+        self.first_s = float(self._read())  # the first step: traces, compiles, jit
+
+    def _send(self, message: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def _read(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench worker exited with status {self.proc.wait()}")
+        return line
+
+    def step(self) -> float:
+        self._send("step")
+        return float(self._read())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def _worker_main() -> None:
+    """The worker side of ``_Worker``: build the step, run the first, then one per line."""
+    spec = json.loads(sys.stdin.readline())
+    set_threads(spec["threads"])
+    if spec["core"] is not None:
+        pin_to_core(spec["core"])
+    step = MAKERS[spec["framework"]](spec["cell"], *spec["config"], device=spec["device"])
+    print(_timed(step), flush=True)
+    for _line in sys.stdin:
+        print(_timed(step), flush=True)
+
+
 def _package_root() -> str:
     """The folder that holds the ``minigrad`` package (so a subprocess imports this copy)."""
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -245,11 +302,12 @@ def _package_root() -> str:
 
 def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: int,
         memory: bool, device: str = "cpu", compiled: bool = False, core: int | None = None,
-        peers: tuple[str, ...] = ("torch", "jax")) -> list[dict[str, Any]]:
+        peers: tuple[str, ...] = ("torch", "jax"), processes: bool = False) -> list[dict[str, Any]]:
     """Time every (cell, config); print one table row each and return the rows.
 
     Columns: ms per step of each framework (medians), then ``x/best``: the median over
-    rounds of minigrad's time (compiled when ``compiled``) over the fastest peer's."""
+    rounds of minigrad's time (compiled when ``compiled``) over the fastest peer's.
+    ``processes``: each framework steps in a process of its own (``_Worker``)."""
     torch = None
     if "torch" in peers:
         try:
@@ -264,6 +322,7 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
     others = (["torch"] if torch is not None else []) + (["jax"] if have_jax else [])
     rate = matmul_rate()
     where = f"pinned to core {core}" if core is not None else "not pinned"
+    where += ", one process per framework" if processes else ", all in this process"
     print(f"threads={threads} ({where})  numpy float32 matmul rate: {rate:.1f} GFLOP/s  "
           f"torch: {torch.__version__ if torch else 'not installed'}  "
           f"jax: {_jax_version() if have_jax else 'not installed'}  device: {device}")
@@ -279,22 +338,31 @@ def run(cells: list[str], configs: list[tuple[int, ...]], repeat: int, threads: 
     rows = []
     for cell in cells:
         for config in configs:
-            steps = {f: MAKERS[f](cell, *config, device=device) for f in frameworks + others}
-            t0 = time.perf_counter()
-            for f in frameworks + others:
-                if f == "compiled":
-                    t0 = time.perf_counter()
-                steps[f]()  # warm up (traces, kernel compiles, jit)
-                if f == "compiled":
-                    first_compiled_s = time.perf_counter() - t0
+            workers: list[_Worker] = []
+            if processes:
+                workers = [_Worker(f, cell, config, threads, core, device)
+                           for f in frameworks + others]
+                steps = {f: w.step for f, w in zip(frameworks + others, workers)}
+                first_compiled_s = workers[frameworks.index("compiled")].first_s if compiled else 0.0
+            else:
+                steps = {f: MAKERS[f](cell, *config, device=device) for f in frameworks + others}
+                t0 = time.perf_counter()
+                for f in frameworks + others:
+                    if f == "compiled":
+                        t0 = time.perf_counter()
+                    steps[f]()  # warm up (traces, kernel compiles, jit)
+                    if f == "compiled":
+                        first_compiled_s = time.perf_counter() - t0
             times: dict[str, list[float]] = {f: [] for f in steps}
             ratios = []
             for _ in range(repeat):
                 for f, step in steps.items():
-                    times[f].append(_timed(step))
+                    times[f].append(step() if processes else _timed(step))
                 if others:
                     mine = times[frameworks[-1]][-1]
                     ratios.append(mine / min(times[o][-1] for o in others))
+            for w in workers:
+                w.close()
             ms = {f: statistics.median(v) * 1e3 for f, v in times.items()}
             best_mg = ms[frameworks[-1]]
             gflops = step_flops(cell, *config) / (best_mg / 1e3) / 1e9
@@ -385,6 +453,9 @@ def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
                         help="also time minigrad with its step functions in mg.compile")
     parser.add_argument("--peers", default="torch,jax",
                         help="comma-separated peers to time when importable: torch,jax")
+    parser.add_argument("--processes", action="store_true",
+                        help="each framework steps in a process of its own, in turn "
+                             "(no shared allocator or caches); default: all in this one")
     args = parser.parse_args(argv)
     if args.pin is not None:
         args.threads = 1
@@ -394,7 +465,8 @@ def bench_command(argv: list[str] | None = None, full: bool = False) -> int:
     core = pin_to_core(args.pin) if args.pin is not None else None
     configs = [tuple(args.config)] if args.config else (CONFIGS if args.full else QUICK_CONFIGS)
     run(args.cells.split(","), configs, args.repeat, args.threads, args.memory, args.device,
-        compiled=args.compiled, core=core, peers=tuple(p for p in args.peers.split(",") if p))
+        compiled=args.compiled, core=core, peers=tuple(p for p in args.peers.split(",") if p),
+        processes=args.processes)
     return 0
 
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from minigrad.cli import main
+from minigrad.cli.bench import run as bench_run
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +49,13 @@ def test_bench_pinned_with_compiled_steps(capfd: pytest.CaptureFixture[str]) -> 
     out = capfd.readouterr().out
     assert "pinned to core" in out and "mg.compile ms" in out and "first compiled step" in out
     assert out.count("(2, 3, 4, 5)") == 4  # two rows, and the first-call times of both
+
+
+def test_bench_steps_each_framework_in_a_process_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = bench_run(["gru"], [(2, 3, 4, 5)], repeat=2, threads=1, memory=False,
+                     compiled=True, peers=(), processes=True)
+    out = capsys.readouterr().out
+    assert "one process per framework" in out
+    (row,) = rows
+    assert row["minigrad_ms"] > 0 and row["compiled_ms"] > 0
+    assert row["compiled_first_call_s"] > 0  # reported by the worker that ran it
