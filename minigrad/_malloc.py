@@ -44,8 +44,9 @@ def tune() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    mmap_set = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    trim_set = bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    tuned = mmap_set and trim_set
     return tuned
 
 

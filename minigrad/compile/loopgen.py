@@ -35,7 +35,7 @@ from .trace import Plan, Step
 
 __all__ = ["Layout", "LoopKernels", "Rows", "Unsupported", "concrete"]
 
-SOURCE_VERSION = 5  # part of every generated file's text: bump to invalidate caches
+SOURCE_VERSION = 6  # part of every generated file's text: bump to invalidate caches
 # numba's disk cache of a generated file does not notice a change in the helpers it
 # inlines, so their text's digest is part of the generated text too
 _HELPERS = hashlib.sha1(b"".join(Path(__file__).with_name(f).read_bytes()
@@ -73,6 +73,13 @@ def _fixed(*dims: int) -> None:
     """Refuse arithmetic on a run-time row count (see ``Rows``)."""
     if any(isinstance(d, Rows) for d in dims):
         raise Unsupported("an offset along the batch rows")
+
+
+def same(a: tuple, b: tuple) -> bool:
+    """Whether two shapes are one shape: equal values, and ``Rows`` where the other has
+    ``Rows`` (``Rows(4) == 4`` as ints, but only one of them follows the batch)."""
+    return len(a) == len(b) and all(
+        x == y and isinstance(x, Rows) == isinstance(y, Rows) for x, y in zip(a, b))
 
 
 def concrete(shape: tuple, rows: int) -> tuple[int, ...]:
@@ -234,7 +241,7 @@ def _groups(tape: list[Step], shapes: dict[int, tuple]) -> list[list[Step]]:
     runs: list[list[Step]] = []
     for step in tape:
         if (_is_elementwise(step) and runs and _is_elementwise(runs[-1][0])
-                and shapes[runs[-1][0].outs[0]] == shapes[step.outs[0]]):
+                and same(shapes[runs[-1][0].outs[0]], shapes[step.outs[0]])):
             runs[-1].append(step)
         else:
             runs.append([step])
@@ -244,8 +251,9 @@ def _groups(tape: list[Step], shapes: dict[int, tuple]) -> list[list[Step]]:
 _CHEAP = ("Add", "Sub", "Mul", "Neg")
 
 
-def _final_readers(tape: list[Step]) -> dict[int, list[Step]]:
-    """Per slot, the steps that read it, directly or through views (Split, Transpose)."""
+def _final_readers(tape: list[Step]) -> tuple[dict[int, list[Step]], dict[int, int]]:
+    """Per slot, the steps that read it, directly or through views (Split, Transpose);
+    and per view made by the tape, the slot it is a view of."""
     readers: dict[int, list[Step]] = {}
     base: dict[int, int] = {}
     for step in tape:
@@ -257,7 +265,7 @@ def _final_readers(tape: list[Step]) -> dict[int, list[Step]]:
             readers.setdefault(i, []).append(step)
             if i in base:
                 readers.setdefault(base[i], []).append(step)
-    return readers
+    return readers, base
 
 
 def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> None:
@@ -272,11 +280,15 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
         for step in run:
             for i in step.ins:
                 reader_run.setdefault(i, set()).add(k)
-    final = _final_readers(tape)
+    final, view_base = _final_readers(tape)
+    # a value needed after the tape (an output, a stored value), itself or through a
+    # view, is computed when the tape runs: the copies after it (the carries' updates)
+    # may overwrite what a lazy expression would read
+    kept = {view_base.get(n, n) for n in needed} | set(needed)
 
     def lazy(slot: int) -> bool:
         got = final.get(slot)
-        return (slot not in needed and slot not in w.loc and slot not in w.views and bool(got)
+        return (slot not in kept and slot not in w.loc and slot not in w.views and bool(got)
                 and all(_is_elementwise(r) for r in got))
 
     pad = "    " * depth
@@ -584,7 +596,8 @@ def _place_gradients(w: _Writer, lay: Layout) -> tuple[set[int], set[int]]:
         # the k rows are batch rows, and stacking the T steps' rows is one product
         k = plan.shapes[s.ins[1]][0]
         if not all(len(plan.shapes[root]) == 2 and mapping[0] == (want, 0)
-                   and plan.shapes[root][0] == k for (root, mapping), want in zip(factors, (1, 0))):
+                   and same(plan.shapes[root][:1], (k,))
+                   for (root, mapping), want in zip(factors, (1, 0))):
             continue
         homes = [root for root, _ in factors]
         if all((w.loc.get(r, ("", ""))[1] == "t") or writable(r) for r in homes):

@@ -154,8 +154,11 @@ class Scan:
         try:
             if rows:
                 first = max(rows, 2)  # a row count of 1 would read as broadcasting
-                plan = _rows_plan(self._trace(xs, init, consts, x_shapes, first),
-                                  self._trace(xs, init, consts, x_shapes, first + 1), first)
+                try:
+                    plan = _rows_plan(self._trace(xs, init, consts, x_shapes, first),
+                                      self._trace(xs, init, consts, x_shapes, first + 1), first)
+                except Exception:  # noqa: BLE001  (e.g. a constant with a batch axis)
+                    plan = None  # the step does not run at other row counts as it is
             else:
                 plan = self._trace(xs, init, consts, x_shapes)
             if plan is None:

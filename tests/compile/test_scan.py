@@ -147,3 +147,80 @@ def test_the_generated_backward_writes_gradients_in_place_and_sums_weights_once(
     assert len(after_loop) == 1 and "T * NB" in after_loop[0]
     # the recurrent product reads W_hh untransposed (NN), from one copy made before the loop
     assert "W0T = np.ascontiguousarray(W0.T)" in bwd
+
+
+# -- custom steps through Scan itself (found by an adversarial review) ----------------------
+def _run_scan(step, xs, init, consts, steps: int, batch: int) -> list[np.ndarray]:
+    """Eager loop and Scan on the same float64 values: [ys, final carries..., input grads...]."""
+    from minigrad.compile.scan import Scan
+
+    def eager_loop(x, *rest):
+        carry, cs = tuple(rest[:len(init)]), rest[len(init):]
+        outs = []
+        for t in range(steps):
+            carry = step((x[t * batch:(t + 1) * batch],), carry, *cs)
+            outs.append(carry[0])
+        return (mg.stack(outs, axis=0), *carry)
+
+    scan = _SCANS_UNDER_TEST.setdefault(step, Scan(step))
+    results = []
+    for compiled in (False, True):
+        args = [mg.tensor(a, dtype=np.float64, requires_grad=True) for a in (xs, *init, *consts)]
+        x, rest = args[0], args[1:]
+        if compiled:
+            out = scan((x,), tuple(rest[:len(init)]), tuple(rest[len(init):]), steps, False, None,
+                       eager_loop)
+            assert out is not None, scan.reasons
+            assert isinstance(out[0].grad_fn, ScanCall)
+        else:
+            out = eager_loop(x, *rest)
+        sum((o * o).sum() for o in out).backward()
+        results.append([o.numpy() for o in out] + [a.grad.numpy() for a in args])
+    return [np.abs(a - b).max() for a, b in zip(*results, strict=True)]
+
+
+_SCANS_UNDER_TEST: dict = {}
+
+
+def _tanh_step(xs, carry, w):
+    (x_t,), (h,) = xs, carry
+    return ((x_t.tanh() + h @ (w * w)).tanh(),)  # (B, H) and (H, H) ops side by side
+
+
+@needs_numba
+def test_a_batch_sized_like_the_hidden_size_does_not_fuse_their_loops() -> None:
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 4))
+    for batch in (4, 2, 3):  # traced with B == H: the (B, H) and (H, H) loops must stay apart
+        errors = _run_scan(_tanh_step, rng.standard_normal((3 * batch, 4)),
+                           [rng.standard_normal((batch, 4))], [w], 3, batch)
+        assert max(errors) < 1e-12, (batch, errors)
+
+
+def _split_carry_step(xs, carry):
+    (x_t,), (h, c) = xs, carry
+    a, b = mg.ops.split(x_t + h, [1, 1], axis=-1)  # the new c is a view of a cheap add of h
+    return h * c + b.tanh(), a
+
+
+@needs_numba
+def test_a_carry_that_is_a_view_of_a_cheap_op_is_computed_before_the_carries_change() -> None:
+    rng = np.random.default_rng(1)
+    errors = _run_scan(_split_carry_step, rng.standard_normal((6, 2)),
+                       [rng.standard_normal((2, 2)), rng.standard_normal((2, 1))], [], 3, 2)
+    assert max(errors) < 1e-12, errors
+
+
+def _memory_step(xs, carry, memory):
+    (x_t,), (h,) = xs, carry
+    return ((x_t + h * memory).tanh(),)  # a constant with the batch's rows
+
+
+@needs_numba
+def test_a_constant_with_a_batch_axis_gets_a_kernel_for_its_exact_shapes() -> None:
+    rng = np.random.default_rng(2)
+    errors = _run_scan(_memory_step, rng.standard_normal((12, 5)), [rng.standard_normal((4, 5))],
+                       [rng.standard_normal((4, 5))], 3, 4)
+    assert max(errors) < 1e-12, errors
+    kernels = [k for k in _SCANS_UNDER_TEST[_memory_step].kernels.values() if k not in (None, "fixed")]
+    assert kernels and not any(k.layout.rows for k in kernels)
