@@ -35,7 +35,7 @@ from .trace import Plan, Step
 
 __all__ = ["Layout", "LoopKernels", "Rows", "Unsupported", "concrete"]
 
-SOURCE_VERSION = 6  # part of every generated file's text: bump to invalidate caches
+SOURCE_VERSION = 7  # part of every generated file's text: bump to invalidate caches
 # numba's disk cache of a generated file does not notice a change in the helpers it
 # inlines, so their text's digest is part of the generated text too
 _HELPERS = hashlib.sha1(b"".join(Path(__file__).with_name(f).read_bytes()
@@ -121,7 +121,7 @@ class _Writer:
         self.itemsize = 4 if dt == "f" else 8
         self.one, self.zero = f"{self.math['np']}(1.0)", f"{self.math['np']}(0.0)"
         self.consts: dict[int, str] = {}  # loop-invariant input slot -> its array's name
-        self.transposed: dict[int, str] = {}  # const slot -> its contiguous transpose
+        self.transposed: dict[int, str] = {}  # const slot -> its contiguous transpose's name
         self.accumulate: dict[int, str] = {}  # product slot -> the gradient it adds into
         self.hoisted: set[int] = set()  # products summed over t by one GEMM after the loop
         self.after: list[str] = []  # after the time loop
@@ -187,8 +187,8 @@ class _Writer:
 
     def operand(self, slot: int, whole: bool = False) -> tuple[str, int, int]:
         """A 2-D slot as a BLAS operand: (address, transpose flag, leading dimension).
-        A transposed constant is read from a contiguous transpose made once before the
-        loop: OpenBLAS multiplies small matrices faster without a transpose flag."""
+        A transposed constant is read from a contiguous transpose the caller passes
+        (``W{j}T``): OpenBLAS multiplies small matrices faster without a transpose flag."""
         root, mapping = self.resolve(slot)
         rshape = self.plan.shapes[root]
         if len(rshape) != 2:
@@ -197,10 +197,7 @@ class _Writer:
         if o0:
             _fixed(rshape[1])
         if k0 == 1 and root in self.consts:
-            name = self.transposed.get(root)
-            if name is None:
-                name = self.transposed[root] = f"{self.consts[root]}T"
-                self.setup.append(f"{name} = np.ascontiguousarray({self.consts[root]}.T)")
+            name = self.transposed.setdefault(root, f"{self.consts[root]}T")
             offset = (o1 * rshape[0] + o0) * self.itemsize
             ptr = f"{name}.ctypes.data"
             return (f"{ptr} + {offset}" if offset else ptr), NO_TRANS, rshape[0]
@@ -423,12 +420,14 @@ def _copy(w: _Writer, dst: str, src_slot: int | None, shape: tuple[int, ...], de
         w.body.append(f"{inner}{here} = {value} if {mask} else {here}")
 
 
-def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
-    """The forward function's text, and the slots it stores per step (``K`` arrays) in order.
+def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int], list[int]]:
+    """The forward function's text, the slots it stores per step (``K`` arrays) in order,
+    and the constants it reads transposed.
 
-    ``fwd(X..., C..., W..., K..., Y, F..., M)``: X ``(T, *x_shape)``, C the initial
-    carries, W the constants, K ``(T, *shape)`` per stored slot, Y ``(T, *carry0)`` the
-    first carry after every step, F the final carries, M ``(T, rows)`` bool."""
+    ``fwd(X..., C..., W..., WT..., K..., Y, F..., M)``: X ``(T, *x_shape)``, C the
+    initial carries, W the constants, WT contiguous transposes of some of them, K
+    ``(T, *shape)`` per stored slot, Y ``(T, *carry0)`` the first carry after every
+    step, F the final carries, M ``(T, rows)`` bool."""
     w = _Writer(plan, dt)
     nx, nc, nk = lay.n_x, lay.n_carry, lay.n_const
     for j in range(nx):
@@ -463,14 +462,21 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int]]:
     for j, out in enumerate(plan.out_slots):
         _copy(w, f"s{j}", out, plan.shapes[nx + j], 2, mask=mask)
     _copy(w, "Y[t]", nx, plan.shapes[nx], 2)
+    flipped = _transposed(w, nx + nc)
     params = ([f"X{j}" for j in range(nx)] + [f"C{j}" for j in range(nc)]
-              + [f"W{j}" for j in range(nk)] + [f"K{n}" for n in range(len(stored))]
+              + [f"W{j}" for j in range(nk)] + [f"W{j}T" for j in flipped]
+              + [f"K{n}" for n in range(len(stored))]
               + ["Y"] + [f"F{j}" for j in range(nc)] + ["M"])
     head = [f"def fwd({', '.join(params)}):", "    T = Y.shape[0]"]
     if lay.rows:
         head.append("    NB = C0.shape[0]")
     tail = [f"    F{j}[...] = s{j}" for j in range(nc)]
-    return _assemble(head, w, tail), stored
+    return _assemble(head, w, tail), stored, flipped
+
+
+def _transposed(w: _Writer, first_const: int) -> list[int]:
+    """The constants (by index) the function reads as contiguous transposes ``W{j}T``."""
+    return sorted(slot - first_const for slot in w.transposed)
 
 
 def _root(views: dict[int, _View], slot: int) -> int:
@@ -488,10 +494,10 @@ def _views_of(plan: Plan, tape: list[Step]) -> dict[int, _View]:
     return w.views
 
 
-def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
-    """The backward function's text.
+def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> tuple[str, list[int]]:
+    """The backward function's text, and the constants it reads transposed.
 
-    ``bwd(X..., W..., K..., GY, GF..., M, GX..., GW..., GC...)``: GY ``(T, *carry0)`` and
+    ``bwd(X..., W..., WT..., K..., GY, GF..., M, GX..., GW..., GC...)``: GY ``(T, *carry0)`` and
     GF the gradients of Y and of the final carries; writes GX (zeroed by the caller),
     adds into GW (zeroed by the caller), writes GC (the initial carries' gradients)."""
     w = _Writer(plan, dt)
@@ -538,7 +544,9 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
         src = "0" if grads[nx + j] is None else w.elem(grads[nx + j], idx)
         keep = f" + (0 if {mask} else g{j}[{at}])" if mask else ""
         w.body.append(f"{inner}g{j}[{at}] = {src}{keep}")
+    flipped = _transposed(w, nx + nc)
     params = ([f"X{j}" for j in range(nx)] + [f"W{j}" for j in range(nk)]
+              + [f"W{j}T" for j in flipped]
               + [f"K{n}" for n in range(len(stored))] + ["GY"] + [f"GF{j}" for j in range(nc)]
               + ["M"] + [f"GX{j}" for j in range(nx)] + [f"GW{j}" for j in range(nk)]
               + [f"GC{j}" for j in range(nc)])
@@ -546,7 +554,7 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> str:
     if lay.rows:
         head.append("    NB = GF0.shape[0]")
     tail = w.after + [f"    GC{j}[...] = g{j}" for j in range(nc)]
-    return _assemble(head, w, tail)
+    return _assemble(head, w, tail), flipped
 
 
 def _place_gradients(w: _Writer, lay: Layout) -> tuple[set[int], set[int]]:
@@ -649,8 +657,9 @@ class LoopKernels:
         if layout.masked and any(len(plan.shapes[layout.n_x + j]) < 1 for j in range(layout.n_carry)):
             raise Unsupported("a mask needs carries with a row axis")
         dt = self.dtype.char
-        fwd, self.stored = forward_source(plan, layout, dt)
-        bwd = backward_source(plan, layout, dt, self.stored) if plan.backward else None
+        fwd, self.stored, self.fwd_t = forward_source(plan, layout, dt)
+        bwd, self.bwd_t = (backward_source(plan, layout, dt, self.stored) if plan.backward
+                           else (None, []))
         if dt not in gemm_symbols():
             raise Unsupported("NumPy's BLAS exports no cblas gemm to call")
         ctype = "float32" if dt == "f" else "float64"
@@ -672,8 +681,15 @@ class LoopKernels:
         LoopKernels.compile_seconds += time.perf_counter() - t0
         self._ran.add(fn)
 
-    def forward(self, xs: list, init: list, consts: list, mask: Any) -> tuple[Any, list, list]:
-        """Run the loop: the first carry after every step, the final carries, the stored values."""
+    def transposes(self, consts: list) -> dict[int, Any]:
+        """Contiguous transposes of the constants the loops read transposed, from the
+        caller's arrays (free when one is itself a transposed view, as ``W_hh^T`` is)."""
+        return {j: np.ascontiguousarray(consts[j].T) for j in {*self.fwd_t, *self.bwd_t}}
+
+    def forward(self, xs: list, init: list, consts: list, mask: Any, flipped: dict[int, Any]
+                ) -> tuple[Any, list, list]:
+        """Run the loop: the first carry after every step, the final carries, the stored
+        values. ``flipped``: ``transposes()`` of the caller's constants."""
         plan, lay, dt = self.plan, self.layout, self.dtype
         steps = xs[0].shape[0]
         nx = lay.n_x
@@ -682,11 +698,12 @@ class LoopKernels:
         ys = np.empty((steps, *concrete(plan.shapes[nx], rows)), dt)
         finals = [np.empty(concrete(plan.shapes[nx + j], rows), dt) for j in range(lay.n_carry)]
         m = self._dummy_mask if mask is None else mask
-        self._timed(self._fwd, *xs, *init, *consts, *stored, ys, *finals, m)
+        self._timed(self._fwd, *xs, *init, *consts, *(flipped[j] for j in self.fwd_t), *stored,
+                    ys, *finals, m)
         return ys, finals, stored
 
-    def backward(self, xs: list, consts: list, stored: list, gy: Any, gfinals: list, mask: Any
-                 ) -> tuple[list, list, list]:
+    def backward(self, xs: list, consts: list, stored: list, gy: Any, gfinals: list, mask: Any,
+                 flipped: dict[int, Any]) -> tuple[list, list, list]:
         """Gradients of xs, of the initial carries and of the constants."""
         dt = self.dtype
         grads = self.plan.grad_slots
@@ -695,6 +712,7 @@ class LoopKernels:
         gw = [np.zeros(c.shape, dt) for c in consts]
         gc = [np.empty_like(g) for g in gfinals]
         m = self._dummy_mask if mask is None else mask
-        self._timed(self._bwd, *xs, *consts, *stored, gy, *gfinals, m, *gx, *gw, *gc)
+        self._timed(self._bwd, *xs, *consts, *(flipped[j] for j in self.bwd_t), *stored, gy,
+                    *gfinals, m, *gx, *gw, *gc)
         return gx, gc, gw
 

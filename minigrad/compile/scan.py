@@ -47,8 +47,9 @@ class ScanCall(Function):
         xs = [np.ascontiguousarray(x).reshape(self.steps, -1, *x.shape[1:]) for x in arrays[:nx]]
         init = [np.ascontiguousarray(c) for c in arrays[nx:nx + nc]]
         consts = [np.ascontiguousarray(c) for c in arrays[nx + nc:]]
-        ys, finals, stored = self.kernels.forward(xs, init, consts, self.mask)
-        self.stored, self.xs, self.consts = stored, xs, consts
+        flipped = self.kernels.transposes(arrays[nx + nc:])
+        ys, finals, stored = self.kernels.forward(xs, init, consts, self.mask, flipped)
+        self.stored, self.xs, self.consts, self.flipped = stored, xs, consts, flipped
         self.out_shapes = [ys.shape] + [f.shape for f in finals]
         return (ys, *finals)
 
@@ -65,7 +66,8 @@ class ScanCall(Function):
         gy_a = np.zeros(shapes[0], dt) if gy is None else np.ascontiguousarray(gy.data)
         gf = [np.zeros(shapes[1 + j], dt) if g is None else np.ascontiguousarray(g.data)
               for j, g in enumerate(gfinals)]
-        gx, gc, gw = self.kernels.backward(self.xs, self.consts, self.stored, gy_a, gf, self.mask)
+        gx, gc, gw = self.kernels.backward(self.xs, self.consts, self.stored, gy_a, gf, self.mask,
+                                           self.flipped)
         grads = [g.reshape(-1, *g.shape[2:]) for g in gx] + gc + gw
         return tuple(_wrap(g, None, 0) if need else None
                      for g, need in zip(grads, self.needs_input_grad))
@@ -93,7 +95,7 @@ class ScanCall(Function):
     def release(self) -> None:
         """Drop the stored per-step values along with what every op drops."""
         super().release()
-        for key in ("stored", "xs", "consts"):
+        for key in ("stored", "xs", "consts", "flipped"):
             self.__dict__.pop(key, None)
 
 
