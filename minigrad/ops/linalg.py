@@ -9,6 +9,8 @@ from ..autograd.function import Function, OpError, grad_formula
 from ..tensor import Tensor
 from ._coerce import pair
 from .broadcast import sum_to
+from .elementwise import add
+from .shape import permute
 
 
 class MatMul(Function):
@@ -109,9 +111,6 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight^T + bias`` as one op: x ``(..., in)``, weight ``(out, in)``, bias
     ``(out,)`` or None -> ``(..., out)``. Another bias shape, or operands whose dtypes
     differ, take the composed ``matmul(x, weight.T) + bias`` (its checks and errors)."""
-    from .elementwise import add
-    from .shape import permute
-
     plain = (isinstance(x, Tensor) and isinstance(weight, Tensor) and x.ndim >= 1
              and weight.ndim == 2 and x.shape[-1] == weight.shape[1]
              and x.data.dtype == weight.data.dtype and x.data.dtype.kind == "f"
