@@ -8,7 +8,10 @@ the backward over them in reverse, so a time step costs no Python at all:
 - elementwise primitives (``Add Sub Mul Div Neg Exp Log Tanh Sigmoid``) of one shape
   are fused into one loop nest; values used only inside it stay in registers;
 - ``Split`` and ``Transpose`` are views: their readers index the base array directly;
-- ``MatMul`` (2-D) is ``np.dot`` into a buffer (BLAS), ``SumTo`` and ``Cat`` are loops;
+- ``MatMul`` (2-D) is a call of NumPy's own ``cblas_?gemm`` (blas.py), a step's product in
+  pieces OpenBLAS multiplies without packing (pieces.py); ``SumTo`` and ``Cat`` are loops;
+- a carry takes its new value by trading arrays with the buffer it was made in, and the
+  outputs ``Y[t]`` are stored by the loop that makes them (no copy loops);
 - every buffer is allocated once before the loop; what the backward reads is written
   straight into ``(T, ...)`` arrays;
 - float32 ``exp``/``tanh``/``sigmoid`` are vectorizable polynomials (fastmath.py),
@@ -30,16 +33,16 @@ from typing import Any
 import numpy as np
 
 from . import fuse
-from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_symbols
+from .blas import NO_TRANS, ROW_MAJOR, TRANS, gemm_symbols, small_gemm_limit
 from .trace import Plan, Step
 
 __all__ = ["Layout", "LoopKernels", "Rows", "Unsupported", "concrete"]
 
-SOURCE_VERSION = 7  # part of every generated file's text: bump to invalidate caches
+SOURCE_VERSION = 9  # part of every generated file's text: bump to invalidate caches
 # numba's disk cache of a generated file does not notice a change in the helpers it
 # inlines, so their text's digest is part of the generated text too
 _HELPERS = hashlib.sha1(b"".join(Path(__file__).with_name(f).read_bytes()
-                                 for f in ("fastmath.py", "blas.py"))).hexdigest()[:12]
+                                 for f in ("fastmath.py", "blas.py", "pieces.py"))).hexdigest()[:12]
 
 _ELEMENTWISE = {
     "Add": "({0} + {1})", "Sub": "({0} - {1})", "Mul": "({0} * {1})", "Div": "({0} / {1})",
@@ -127,6 +130,10 @@ class _Writer:
         self.after: list[str] = []  # after the time loop
         self.placed: set[int] = set()  # Cat outputs whose parts are views into them
         self.lazy: dict[int, Step] = {}  # cheap elementwise values computed where read
+        # slot -> arrays (with their leading index) a fused loop also stores it in, as it
+        # makes it: "Y[t]" takes the first carry where it is computed, not in a copy loop
+        self.also: dict[int, list[str]] = {}
+        self.also_done: set[int] = set()
 
     # -- reading -----------------------------------------------------------------------
     def elem(self, slot: int, idx: list[str]) -> str:
@@ -312,6 +319,10 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
                 w.body.append(f"{inner}v{s.outs[0]} = {expr}")
             for o in keep:
                 w.body.append(f"{inner}{w.elem(o, idx)} = v{o}")
+                for dst in w.also.get(o, ()):
+                    name, _, lead = dst.partition("[")
+                    w.body.append(f"{inner}{name}[{lead[:-1]}, {', '.join(idx)}] = v{o}")
+                    w.also_done.add(o)
         elif name == "Split":
             axis = step.fn.axis % len(plan.shapes[step.ins[0]])
             start = 0
@@ -339,8 +350,11 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
             else:
                 w.buffer(out)
                 pc, _, ldc = w.operand(out)
-            line = (f"_gemm({ROW_MAJOR}, {ta}, {tb}, {m}, {n}, {'T * ' if whole else ''}{k}, {w.one}, "
-                    f"{pa}, {lda}, {pb}, {ldb}, {beta}, {pc}, {ldc})")
+            if whole or ta != NO_TRANS or tb != NO_TRANS:
+                line = (f"_gemm({ROW_MAJOR}, {ta}, {tb}, {m}, {n}, {'T * ' if whole else ''}{k}, "
+                        f"{w.one}, {pa}, {lda}, {pb}, {ldb}, {beta}, {pc}, {ldc})")
+            else:  # a step's product: in pieces OpenBLAS runs unpacked (_mm, _PRELUDE)
+                line = f"_mm({m}, {n}, {k}, {pa}, {lda}, {pb}, {ldb}, {beta}, {pc}, {ldc})"
             if whole:
                 w.after.append("    " + line)
             else:
@@ -453,15 +467,21 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int], li
         if s < nx + nc:  # a carry the backward reads: its value at the step's start
             _copy(w, f"K{n}[t]", s, plan.shapes[s], 2)
     _place_cats(w, plan.forward, set(stored) | set(plan.out_slots))
+    if not lay.masked:
+        w.also[plan.out_slots[0]] = ["Y[t]"]
     _write_tape(w, plan.forward, set(stored) | set(plan.out_slots), 2)
     carry_bufs = {nx + j for j in range(nc)}
     for out in plan.out_slots:
         if _root(w.views, out) in carry_bufs:
             raise Unsupported("a step that returns one of its carries unchanged")
     mask = "M[t, i0]" if lay.masked else None
+    swaps = _swaps(w, plan.out_slots, lay.masked)
     for j, out in enumerate(plan.out_slots):
-        _copy(w, f"s{j}", out, plan.shapes[nx + j], 2, mask=mask)
-    _copy(w, "Y[t]", nx, plan.shapes[nx], 2)
+        if j not in swaps:
+            _copy(w, f"s{j}", out, plan.shapes[nx + j], 2, mask=mask)
+    w.body.extend(swaps.values())
+    if plan.out_slots[0] not in w.also_done:
+        _copy(w, "Y[t]", nx, plan.shapes[nx], 2)
     flipped = _transposed(w, nx + nc)
     params = ([f"X{j}" for j in range(nx)] + [f"C{j}" for j in range(nc)]
               + [f"W{j}" for j in range(nk)] + [f"W{j}T" for j in flipped]
@@ -472,6 +492,18 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int], li
         head.append("    NB = C0.shape[0]")
     tail = [f"    F{j}[...] = s{j}" for j in range(nc)]
     return _assemble(head, w, tail), stored, flipped
+
+
+def _swaps(w: _Writer, news: list[int], masked: bool) -> dict[int, str]:
+    """Carries that take their new value by trading arrays with the scratch buffer it was
+    made in (``s0, b7 = b7, s0``) instead of a copy loop: per carry index, the line.
+    Only where every row takes it (no mask) and the buffer is the value's alone; the
+    buffer's maker writes all of it again next step before anything reads it."""
+    if masked:
+        return {}
+    return {j: f"        s{j}, b{new} = b{new}, s{j}"
+            for j, new in enumerate(news)
+            if news.count(new) == 1 and new not in w.views and w.loc.get(new) == (f"b{new}", "")}
 
 
 def _transposed(w: _Writer, first_const: int) -> list[int]:
@@ -511,11 +543,21 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> tupl
         w.loc[s] = (f"K{n}", "t")
     w.views.update(_views_of(plan, plan.forward))
     direct_x, direct_w = _place_gradients(w, lay)
+    grads = plan.grad_slots
+    seeds = {plan.n_inputs + j for j in range(nc)}
+    # without a mask the step's tape reads the carries' gradients where they accumulate
+    # (g), unless one of them passes a seed through unchanged (then g would change
+    # under a later carry's update)
+    direct_seeds = not lay.masked and all(
+        grads[nx + j] is None or _root(w.views, grads[nx + j]) not in seeds for j in range(nc))
     for j in range(nc):
-        w.loc[plan.n_inputs + j] = (f"sd{j}", "")
-        shape = plan.shapes[nx + j]
         w.setup.append(f"g{j} = GF{j}.copy()")
-        w.setup.append(f"sd{j} = np.empty({shape!r}, {w.math['np']})")
+        if direct_seeds:
+            w.loc[plan.n_inputs + j] = (f"g{j}", "")
+        else:
+            w.loc[plan.n_inputs + j] = (f"sd{j}", "")
+            shape = plan.shapes[nx + j]
+            w.setup.append(f"sd{j} = np.empty({shape!r}, {w.math['np']})")
     for slot, value in plan.constants.items():
         w.constant(slot, value)
     w.body.append("    for step in range(T):")
@@ -524,12 +566,11 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> tupl
     idx, inner = w.loops(carry0, 2)  # Y is the first carry: its gradient joins g0's
     w.body.append(f"{inner}g0[{', '.join(idx)}] += GY[t, {', '.join(idx)}]")
     mask = "M[t, i0]" if lay.masked else None
-    for j in range(nc):  # the step's output gradient: the carry's, on the rows it updated
-        idx, inner = w.loops(plan.shapes[nx + j], 2)
+    for j in range(nc if not direct_seeds else 0):  # the step's output gradient: the
+        idx, inner = w.loops(plan.shapes[nx + j], 2)  # carry's, on the rows it updated
         at = ", ".join(idx)
         value = f"g{j}[{at}] if {mask} else 0" if mask else f"g{j}[{at}]"
         w.body.append(f"{inner}sd{j}[{at}] = {value}")
-    grads = plan.grad_slots
     _place_cats(w, plan.backward, {g for g in grads if g is not None})
     _write_tape(w, plan.backward, {g for g in grads if g is not None}, 2)
     for j in range(nx):
@@ -538,6 +579,8 @@ def backward_source(plan: Plan, lay: Layout, dt: str, stored: list[int]) -> tupl
     for j in range(nk):
         if grads[nx + nc + j] is not None and j not in direct_w:
             _copy(w, f"GW{j}", grads[nx + nc + j], plan.shapes[nx + nc + j], 2, op="+=")
+    # (trading g with the buffer, as the forward does its carries, measured slower here:
+    # LLVM then cannot tell the loop's arrays apart and leaves the gate loop scalar)
     for j in range(nc):  # rows the step left alone pass their gradient through
         idx, inner = w.loops(plan.shapes[nx + j], 2)
         at = ", ".join(idx)
@@ -626,11 +669,22 @@ _PRELUDE = (
     "# generated by minigrad.compile.loopgen (version {version}, helpers {helpers}); do not edit\n"
     "import math\n\nimport numba\nimport numpy as np\nfrom numba import types\n\n"
     "from minigrad.compile.blas import gemm_symbols\n"
-    "from minigrad.compile.fastmath import exp32, sigmoid32, sigmoid64, tanh32\n\n"
+    "from minigrad.compile.fastmath import exp32, sigmoid32, sigmoid64, tanh32\n"
+    "from minigrad.compile.pieces import pieces\n\n"
     "_gemm = types.ExternalFunction(gemm_symbols()[{char!r}], types.void(\n"
     "    types.int32, types.int32, types.int32, types.int64, types.int64, types.int64,\n"
     "    types.{ctype}, types.intp, types.int64, types.intp, types.int64, types.{ctype},\n"
-    "    types.intp, types.int64))\n\n\n"
+    "    types.intp, types.int64))\n"
+    "_SMALL = {small}  # M*N*K that OpenBLAS multiplies unpacked here (blas.small_gemm_limit)\n\n\n"
+    '@numba.njit(inline="always", error_model="numpy")\n'
+    "def _mm(m, n, k, pa, lda, pb, ldb, beta, pc, ldc):\n"
+    "    # C = A @ B (+ beta C), row-major, untransposed, in pieces OpenBLAS runs unpacked\n"
+    "    rows, cols = pieces(m, n, k, _SMALL)\n"
+    "    for i in range(0, m, rows):\n"
+    "        for j in range(0, n, cols):\n"
+    "            _gemm(101, 111, 111, min(rows, m - i), min(cols, n - j), k, {one},\n"
+    "                  pa + i * lda * {size}, lda, pb + j * {size}, ldb, beta,\n"
+    "                  pc + (i * ldc + j) * {size}, ldc)\n\n\n"
 )
 # contract: a * b + c may be one fused multiply-add (rounded once, not twice)
 _JIT = '@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})\n'
@@ -663,7 +717,9 @@ class LoopKernels:
         if dt not in gemm_symbols():
             raise Unsupported("NumPy's BLAS exports no cblas gemm to call")
         ctype = "float32" if dt == "f" else "float64"
-        prelude = _PRELUDE.format(version=SOURCE_VERSION, helpers=_HELPERS, char=dt, ctype=ctype)
+        prelude = _PRELUDE.format(version=SOURCE_VERSION, helpers=_HELPERS, char=dt, ctype=ctype,
+                                  small=small_gemm_limit(), one=f"np.{ctype}(1.0)",
+                                  size=self.dtype.itemsize)
         self.source = prelude + _JIT + fwd
         if bwd is not None:
             self.source += "\n\n" + _JIT + bwd

@@ -148,6 +148,11 @@ def test_the_generated_backward_writes_gradients_in_place_and_sums_weights_once(
     # the recurrent product reads W_hh untransposed (NN), from a contiguous transpose the
     # caller passes in (W_hh itself: the layer's constant is the view W_hh^T)
     assert "W0T.ctypes.data" in bwd and "W0T" in bwd.split(")")[0]
+    # no copy loops: the carries trade arrays with the buffers their new values were made
+    # in, Y[t] is stored by the gate loop, the backward reads the carries' gradients in place
+    fwd = node.kernels.source.split("def fwd")[1].split("def bwd")[0]
+    assert "s0, b" in fwd and "s1, b" in fwd and "Y[t, i0, i1] = v" in fwd
+    assert "sd0" not in bwd and "sd1" not in bwd
 
 
 # -- custom steps through Scan itself (found by an adversarial review) ----------------------
@@ -225,3 +230,71 @@ def test_a_constant_with_a_batch_axis_gets_a_kernel_for_its_exact_shapes() -> No
     assert max(errors) < 1e-12, errors
     kernels = [k for k in _SCANS_UNDER_TEST[_memory_step].kernels.values() if k not in (None, "fixed")]
     assert kernels and not any(k.layout.rows for k in kernels)
+
+
+def _crossed_step(xs, carry):
+    (x_t,), (a, b) = xs, carry
+    return b + x_t, a * 2.0  # d/db is the gradient of the new a itself, passed through
+
+
+@needs_numba
+def test_carries_that_trade_places_keep_their_values_and_gradients() -> None:
+    # the forward trades each carry's array with the buffer its new value was made in;
+    # the backward must not read a carry's gradient after another carry's update wrote it
+    rng = np.random.default_rng(3)
+    errors = _run_scan(_crossed_step, rng.standard_normal((12, 3)),
+                       [rng.standard_normal((4, 3)), rng.standard_normal((4, 3))], [], 3, 4)
+    assert max(errors) < 1e-12, errors
+    (kernels,) = [k for k in _SCANS_UNDER_TEST[_crossed_step].kernels.values()
+                  if k not in (None, "fixed")]
+    fwd, bwd = kernels.source.split("def bwd")
+    assert "s0, b" in fwd and "s1, b" in fwd  # no copy loops for the carries
+    assert "sd1 = " in bwd  # the gradient passed through is read from its own copy
+
+
+@needs_numba
+def test_pieces_of_a_step_product_stay_under_openblas_small_matrix_limit() -> None:
+    from minigrad.compile.pieces import pieces
+
+    cut = pieces.py_func
+    limit = 100 ** 3
+    assert cut(32, 512, 128, limit) == (8, 512)  # LSTM (B 32, H 128): h @ W_hh
+    assert cut(32, 128, 512, limit) == (8, 128)  # and dgates @ W_hh^T
+    assert cut(64, 1024, 256, limit) == (8, 256)
+    assert cut(16, 256, 64, limit) == (16, 256)  # small enough whole
+    assert cut(32, 512, 128, 0) == (32, 512)  # a BLAS without small kernels: whole
+    assert cut(128, 512, 2048, limit) == (128, 512)  # pieces would be too thin: whole
+    assert cut(0, 512, 128, limit) == (1, 512)  # an empty batch: no piece, no zero step
+    for m in (1, 7, 33, 64, 128, 300):
+        for n in (16, 100, 384, 512, 1536, 4096):
+            for k in (32, 128, 512, 2048):
+                rows, cols = cut(m, n, k, limit)
+                if (rows, cols) != (m, n):
+                    assert rows * cols * k <= limit and rows % 8 == 0 and (cols == n or cols % 16 == 0)
+                    assert rows * cols >= 512
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_a_layer_whose_step_product_is_cut_into_pieces_keeps_the_eager_numbers(dtype, tol) -> None:
+    from minigrad.compile.blas import small_gemm_limit
+    from minigrad.compile.pieces import pieces
+
+    mg.manual_seed(0)
+    eager = mg.nn.LSTM(64, 128, dtype=dtype)
+    fast = mg.nn.LSTM(64, 128, dtype=dtype)
+    fast.load_state_dict(eager.state_dict())
+    fast.compile()
+    x = np.random.default_rng(4).standard_normal((3, 37, 64)).astype(dtype)  # 37 = 4 * 8 + 5
+    results = []
+    for layer in (eager, fast):
+        xt = mg.tensor(x, dtype=dtype, requires_grad=True)
+        out, (h, c) = layer(xt)
+        ((out * out).sum() + (c * c).sum()).backward()
+        results.append([out.numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+    node = out.grad_fn
+    assert isinstance(node, ScanCall) and "_mm(NB, 512, 128" in node.kernels.source
+    if small_gemm_limit():  # OpenBLAS with small-matrix kernels: the product was cut
+        assert pieces.py_func(37, 512, 128, small_gemm_limit()) == (8, 512)
