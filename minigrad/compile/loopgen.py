@@ -38,7 +38,7 @@ from .trace import Plan, Step
 
 __all__ = ["Layout", "LoopKernels", "Rows", "Unsupported", "concrete"]
 
-SOURCE_VERSION = 9  # part of every generated file's text: bump to invalidate caches
+SOURCE_VERSION = 10  # part of every generated file's text: bump to invalidate caches
 # numba's disk cache of a generated file does not notice a change in the helpers it
 # inlines, so their text's digest is part of the generated text too
 _HELPERS = hashlib.sha1(b"".join(Path(__file__).with_name(f).read_bytes()
@@ -128,7 +128,8 @@ class _Writer:
         self.accumulate: dict[int, str] = {}  # product slot -> the gradient it adds into
         self.hoisted: set[int] = set()  # products summed over t by one GEMM after the loop
         self.after: list[str] = []  # after the time loop
-        self.placed: set[int] = set()  # Cat outputs whose parts are views into them
+        self.placed: dict[int, set[int]] = {}  # Cat output -> its parts (by position)
+        # that are views into it, written in place by their makers
         self.lazy: dict[int, Step] = {}  # cheap elementwise values computed where read
         # slot -> arrays (with their leading index) a fused loop also stores it in, as it
         # makes it: "Y[t]" takes the first carry where it is computed, not in a copy loop
@@ -371,14 +372,16 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
         elif name == "Cat":
             out = step.outs[0]
             w.buffer(out)
-            if out in w.placed:  # its parts were written in place
-                continue
             shape = plan.shapes[out]
             axis = step.fn.axis % len(shape)
             start = 0
-            for part in step.ins:
+            placed = w.placed.get(out, set())
+            for n, part in enumerate(step.ins):
                 pshape = plan.shapes[part]
                 _fixed(pshape[axis])
+                if n in placed:  # written in place by its maker
+                    start += pshape[axis]
+                    continue
                 idx, inner = w.loops(pshape, depth)
                 dst = [f"{i} + {start}" if d == axis and start else i for d, i in enumerate(idx)]
                 w.body.append(f"{inner}{w.elem(out, dst)} = {w.elem(part, idx)}")
@@ -388,36 +391,34 @@ def _write_tape(w: _Writer, tape: list[Step], needed: set[int], depth: int) -> N
 
 
 def _place_cats(w: _Writer, tape: list[Step], needed: set[int]) -> None:
-    """Where a ``Cat`` is the only reader of parts the tape computes (elementwise or
-    matrix products), make each part a view into the ``Cat``'s buffer: the parts are
-    written in place and the ``Cat`` copies nothing."""
+    """Make each part of a ``Cat`` that the tape computes (elementwise or a matrix
+    product) a view into the ``Cat``'s buffer: the part is written in place and the
+    ``Cat`` copies only the others. Other readers of a part read it there. A part two
+    ``Cat`` s take (a GRU's gate gradients go to x's gradient and to ``h @ W_hh``'s)
+    lives in the first; the second copies it."""
     plan = w.plan
     producer = {o: s for s in tape for o in s.outs}
-    readers: dict[int, int] = {}
-    for s in tape:
-        for i in s.ins:
-            readers[i] = readers.get(i, 0) + 1
     for step in tape:
         if type(step.fn).__name__ != "Cat" or len(set(step.ins)) != len(step.ins):
             continue
-        parts = step.ins
-        if not all(p in producer and readers[p] == 1 and p not in needed and p not in w.loc
-                   and p not in w.views and p not in w.scalar
-                   and (_is_elementwise(producer[p]) or type(producer[p].fn).__name__ == "MatMul")
-                   for p in parts):
-            continue
         out = step.outs[0]
-        w.buffer(out)
         rank = len(plan.shapes[out])
         axis = step.fn.axis % rank
-        start = 0
-        if any(isinstance(plan.shapes[p][axis], Rows) for p in parts):
+        if out in w.views or out in w.scalar or any(
+                isinstance(plan.shapes[p][axis], Rows) for p in step.ins):
             continue
-        for p in parts:
-            w.views[p] = _View(out, tuple(range(rank)),
-                               tuple(start if a == axis else 0 for a in range(rank)))
+        placed, start = set(), 0
+        for n, p in enumerate(step.ins):
+            if (p in producer and p not in needed and p not in w.loc and p not in w.views
+                    and p not in w.scalar and (_is_elementwise(producer[p])
+                                               or type(producer[p].fn).__name__ == "MatMul")):
+                w.views[p] = _View(out, tuple(range(rank)),
+                                   tuple(start if a == axis else 0 for a in range(rank)))
+                placed.add(n)
             start += plan.shapes[p][axis]
-        w.placed.add(out)
+        if placed:
+            w.buffer(out)
+            w.placed[out] = placed
 
 
 def _copy(w: _Writer, dst: str, src_slot: int | None, shape: tuple[int, ...], depth: int,

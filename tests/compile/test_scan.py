@@ -298,3 +298,20 @@ def test_a_layer_whose_step_product_is_cut_into_pieces_keeps_the_eager_numbers(d
     assert isinstance(node, ScanCall) and "_mm(NB, 512, 128" in node.kernels.source
     if small_gemm_limit():  # OpenBLAS with small-matrix kernels: the product was cut
         assert pieces.py_func(37, 512, 128, small_gemm_limit()) == (8, 512)
+
+
+@needs_numba
+def test_gate_gradients_that_two_cats_take_are_written_in_place_once() -> None:
+    # a GRU's gate gradients make both x's gradient (GX) and h @ W_hh's (one Cat each):
+    # each part is written where one Cat keeps it, and the other Cat copies it from there
+    import re
+
+    eager, fast = _pair("GRU")
+    x = np.random.default_rng(5).standard_normal((4, 3, 3))
+    for a, b in zip(_grads(eager, x), _grads(fast, x), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+    out, _ = fast(mg.tensor(x, dtype=np.float64, requires_grad=True))
+    assert isinstance(out.grad_fn, ScanCall)
+    bwd = out.grad_fn.kernels.source.split("def bwd")[1]
+    sources = re.findall(r"GX0\[t, i0, i1[^\]]*\] = (\w+)", bwd)
+    assert sources and all(s.startswith(("v", "h")) for s in sources), sources
