@@ -472,9 +472,12 @@ def forward_source(plan: Plan, lay: Layout, dt: str) -> tuple[str, list[int], li
         w.also[plan.out_slots[0]] = ["Y[t]"]
     _write_tape(w, plan.forward, set(stored) | set(plan.out_slots), 2)
     carry_bufs = {nx + j for j in range(nc)}
-    for out in plan.out_slots:
+    for j, out in enumerate(plan.out_slots):
         if _root(w.views, out) in carry_bufs:
             raise Unsupported("a step that returns one of its carries unchanged")
+        if not same(plan.shapes[out], plan.shapes[nx + j]):  # (the eager loop lets it grow)
+            raise Unsupported(f"a step whose new carry {j} has shape {plan.shapes[out]}, "
+                              f"not its carry's {plan.shapes[nx + j]}")
     mask = "M[t, i0]" if lay.masked else None
     swaps = _swaps(w, plan.out_slots, lay.masked)
     for j, out in enumerate(plan.out_slots):

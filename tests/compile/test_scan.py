@@ -315,3 +315,22 @@ def test_gate_gradients_that_two_cats_take_are_written_in_place_once() -> None:
     bwd = out.grad_fn.kernels.source.split("def bwd")[1]
     sources = re.findall(r"GX0\[t, i0, i1[^\]]*\] = (\w+)", bwd)
     assert sources and all(s.startswith(("v", "h")) for s in sources), sources
+
+
+def _growing_step(xs, carry):
+    (x_t,), (h,) = xs, carry
+    return ((x_t + h).tanh(),)  # h (1, 3) broadcast with x_t (B, 3): the new carry is (B, 3)
+
+
+@needs_numba
+def test_a_carry_whose_shape_changes_in_the_step_runs_the_eager_loop() -> None:
+    # found by review: the generated loop sized its writes by the new value's shape
+    # (an out-of-bounds write into Y); it must not be generated at all
+    from minigrad.compile.scan import Scan
+
+    rng = np.random.default_rng(6)
+    x = mg.tensor(rng.standard_normal((4 * 3, 3)), dtype=np.float64)
+    h0 = mg.tensor(rng.standard_normal((1, 3)), dtype=np.float64)
+    scan = Scan(_growing_step)
+    assert scan((x,), (h0,), (), 4, False, None, None) is None
+    assert any("new carry 0 has shape" in r for r in scan.reasons.values()), scan.reasons
