@@ -16,10 +16,10 @@ from minigrad.nn import recurrent
 needs_numba = pytest.mark.skipif(not numba_available(), reason="numba (minigrad[jit]) is not installed")
 
 
-def _pair(cls: str, **options):
+def _pair(cls: str, inputs: int = 3, hidden: int = 5, dtype=np.float64, **options):
     mg.manual_seed(0)
-    eager = getattr(mg.nn, cls)(3, 5, dtype=np.float64, **options)
-    fast = getattr(mg.nn, cls)(3, 5, dtype=np.float64, **options)
+    eager = getattr(mg.nn, cls)(inputs, hidden, dtype=dtype, **options)
+    fast = getattr(mg.nn, cls)(inputs, hidden, dtype=dtype, **options)
     fast.load_state_dict(eager.state_dict())
     return eager, fast.compile()
 
@@ -280,11 +280,7 @@ def test_a_layer_whose_step_product_is_cut_into_pieces_keeps_the_eager_numbers(d
     from minigrad.compile.blas import small_gemm_limit
     from minigrad.compile.pieces import pieces
 
-    mg.manual_seed(0)
-    eager = mg.nn.LSTM(64, 128, dtype=dtype)
-    fast = mg.nn.LSTM(64, 128, dtype=dtype)
-    fast.load_state_dict(eager.state_dict())
-    fast.compile()
+    eager, fast = _pair("LSTM", 64, 128, dtype)
     x = np.random.default_rng(4).standard_normal((3, 37, 64)).astype(dtype)  # 37 = 4 * 8 + 5
     results = []
     for layer in (eager, fast):
